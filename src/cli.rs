@@ -1,0 +1,342 @@
+//! The command line: flag names, help texts, and turning argv into `Given`.
+//!
+//! This is the only module that imports clap. Each flag parses straight into its value type, so a
+//! bad value is refused by clap with the type's own rule and the flag's name (exit 2). It must not
+//! apply defaults beyond what `--help` shows, nor check values against each other: `setup.rs`
+//! does that for every way in.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::secret::PasswordSource;
+use crate::setup::{Given, TlsChoice};
+use crate::values::{
+    BcryptCost, Domain, Port, Realm, RedirectPort, ServerPath, SystemUser, Upstream, UrlPrefix,
+    UserName, ValidityDays, Version,
+};
+
+const ABOUT: &str = "Put Prometheus behind nginx with TLS, basic auth and a URL prefix.";
+
+const LONG_ABOUT: &str = "Put Prometheus behind nginx with TLS, basic auth and a URL prefix.
+
+promsetup writes one consistent bundle into --out: nginx.conf, .htpasswd (bcrypt), a self-signed \
+certificate and key, and prometheus.flags, the flags Prometheus must run with. It then prints \
+where each file goes and how to test the result.
+
+  promsetup init                                   ask for each value at a terminal
+  promsetup --non-interactive --domain example.com for scripts: never asks";
+
+const AFTER_HELP: &str = "\
+Password: there is deliberately no flag that takes the password itself (it would show in `ps` \
+and in shell history). Give it with --password-stdin, --password-file or the environment \
+variable PROMSETUP_PASSWORD. With none of them, a non-interactive run generates a strong random \
+password and stores it in password.txt (mode 0600) in the output folder.
+
+Files written into --out:
+  nginx.conf        complete configuration, for `nginx -c` (replaces the main nginx.conf)
+  .htpasswd         USER:$2y$ bcrypt hash, mode 0640, group of nginx's worker user
+  DOMAIN.crt/.key   self-signed certificate (ECDSA P-256) and its key (0600); not with --no-tls
+  prometheus.flags  --web.external-url, --web.route-prefix=/, --web.listen-address
+Existing files are never replaced without --force; with it, each is kept as NAME.bak.
+
+Exit status: 0 written; 1 not written (a file in the way, a write failed); 2 bad usage or a \
+value refused (nothing written).";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "promsetup",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_long_help = AFTER_HELP,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub options: SetupArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ask for each value at a terminal, show a summary, then write the bundle.
+    Init,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Never prompt; a missing required value is one error naming every missing flag.
+    #[arg(long, global = true)]
+    pub non_interactive: bool,
+
+    /// Server name and certificate name: a DNS name (ASCII; xn-- for international names), or an
+    /// IP address, which gets an IP SAN.
+    #[arg(long, value_name = "NAME", global = true)]
+    pub domain: Option<Domain>,
+
+    /// Port nginx listens on [default: 443; 80 with --no-tls].
+    #[arg(long, value_name = "PORT", global = true)]
+    pub port: Option<Port>,
+
+    /// URL path Prometheus is served under [default: /prometheus]; "/" serves the whole host.
+    #[arg(long, value_name = "PATH", global = true)]
+    pub prefix: Option<UrlPrefix>,
+
+    /// Basic-auth user name [default: admin].
+    #[arg(long, value_name = "NAME", global = true)]
+    pub username: Option<UserName>,
+
+    /// Read the password from the first line of standard input.
+    #[arg(long, global = true, conflicts_with = "password_file")]
+    pub password_stdin: bool,
+
+    /// Read the password from the first line of a file.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub password_file: Option<PathBuf>,
+
+    /// Where Prometheus listens; also its --web.listen-address [default: 127.0.0.1:9090].
+    #[arg(long, value_name = "HOST:PORT", global = true)]
+    pub upstream: Option<Upstream>,
+
+    /// Folder the bundle is written to; created if missing. Never defaults to /etc: install the
+    /// files from there as the next steps show [default: ./promsetup-bundle].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub out: Option<PathBuf>,
+
+    /// Folder the files will live in on the server; only used for the paths written inside
+    /// nginx.conf [default: /etc/nginx].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub conf_dir: Option<ServerPath>,
+
+    /// Port of a plain-HTTP server that redirects to HTTPS (308); 0 for none [default: 80].
+    #[arg(long, value_name = "PORT", global = true)]
+    pub http_port: Option<RedirectPort>,
+
+    /// Plain HTTP with basic auth only: no certificate, http:// in the external URL.
+    #[arg(long, global = true, conflicts_with = "days")]
+    pub no_tls: bool,
+
+    /// Your own certificate (PEM; a chain file starting with it is fine), used where it is:
+    /// nginx.conf points at this absolute path. Checked before anything is written: the key
+    /// must match, and the certificate must cover --domain and be valid now.
+    #[arg(long, value_name = "FILE", global = true, requires = "tls_key",
+          conflicts_with_all = ["no_tls", "days"])]
+    pub tls_cert: Option<ServerPath>,
+
+    /// The key of --tls-cert (unencrypted PKCS#8 PEM), used where it is.
+    #[arg(long, value_name = "FILE", global = true, requires = "tls_cert")]
+    pub tls_key: Option<ServerPath>,
+
+    /// Basic-auth realm, shown by browsers [default: Prometheus].
+    #[arg(long, value_name = "TEXT", global = true)]
+    pub realm: Option<Realm>,
+
+    /// Certificate validity in days, 1 to 825 [default: 397, the public-CA limit].
+    #[arg(long, value_name = "N", global = true)]
+    pub days: Option<ValidityDays>,
+
+    /// Address nginx listens on [default: every address]; e.g. 127.0.0.1 or ::1.
+    #[arg(long, value_name = "IP", global = true)]
+    pub bind: Option<IpAddr>,
+
+    /// Account nginx's workers run as (`user` in nginx.conf); .htpasswd is made readable by its
+    /// group [default: the first of www-data, nginx, http that exists here, else www-data].
+    #[arg(long, value_name = "USER", global = true)]
+    pub nginx_user: Option<SystemUser>,
+
+    /// bcrypt cost of the stored hash, 4 to 31 [default: 5]. nginx re-hashes the password on every
+    /// request and blocks its worker meanwhile: each step doubles that time (cost 5: ~2 ms, about
+    /// 7% of unauthenticated throughput; cost 12: ~250 ms, 3 requests/s). A long random password
+    /// makes a low cost safe.
+    #[arg(long, value_name = "COST", global = true)]
+    pub bcrypt_cost: Option<BcryptCost>,
+
+    /// nginx version the configuration is for [default: that of `nginx -V` here, else 1.22.1].
+    #[arg(long, value_name = "VERSION", global = true)]
+    pub nginx_version: Option<Version>,
+
+    /// OpenSSL version nginx uses [default: from `nginx -V` here, else 3.0.0].
+    #[arg(long, value_name = "VERSION", global = true)]
+    pub openssl_version: Option<Version>,
+
+    /// Replace files that already exist in --out (each old file is kept as NAME.bak).
+    #[arg(long, global = true)]
+    pub force: bool,
+
+    /// Delete the answers `promsetup init` remembered (never the password), then exit.
+    #[arg(long, global = true)]
+    pub forget: bool,
+}
+
+impl SetupArgs {
+    /// What the flags said. The password source is decided here: stdin or a file when asked,
+    /// else the environment variable when it is set (`environment_has_password`).
+    pub fn given(&self, environment_has_password: bool) -> Given {
+        let password = if self.password_stdin {
+            Some(PasswordSource::Stdin)
+        } else if let Some(path) = &self.password_file {
+            Some(PasswordSource::File(path.clone()))
+        } else if environment_has_password {
+            Some(PasswordSource::Environment)
+        } else {
+            None
+        };
+        Given {
+            domain: self.domain.clone(),
+            port: self.port,
+            prefix: self.prefix.clone(),
+            username: self.username.clone(),
+            password,
+            upstream: self.upstream.clone(),
+            out_dir: self.out.clone(),
+            conf_dir: self.conf_dir.clone(),
+            redirect_port: self.http_port,
+            tls: match (&self.tls_cert, &self.tls_key) {
+                (Some(certificate), Some(key)) => Some(TlsChoice::Provided {
+                    certificate: certificate.clone(),
+                    key: key.clone(),
+                }),
+                _ if self.no_tls => Some(TlsChoice::Off),
+                _ => None,
+            },
+            realm: self.realm.clone(),
+            days: self.days,
+            bind: self.bind,
+            nginx_user: self.nginx_user.clone(),
+            bcrypt_cost: self.bcrypt_cost,
+            nginx_version: self.nginx_version,
+            openssl_version: self.openssl_version,
+            force: self.force,
+        }
+    }
+}
+
+/// The `--non-interactive` command line equivalent to what was given, for users without a
+/// terminal: given values are kept, a missing domain shows as `--domain NAME`.
+pub fn non_interactive_command(given: &Given) -> String {
+    use crate::report::shell_quote;
+    let mut words = vec!["promsetup".to_string(), "--non-interactive".to_string()];
+    let mut flag = |name: &str, value: Option<String>| {
+        if let Some(value) = value {
+            words.push(format!("--{name}"));
+            words.push(shell_quote(&value));
+        }
+    };
+    flag(
+        "domain",
+        Some(
+            given
+                .domain
+                .as_ref()
+                .map_or("NAME".to_string(), |d| d.to_string()),
+        ),
+    );
+    flag("port", given.port.map(|p| p.to_string()));
+    flag("prefix", given.prefix.as_ref().map(|p| p.to_string()));
+    flag("username", given.username.as_ref().map(|u| u.to_string()));
+    flag("upstream", given.upstream.as_ref().map(|u| u.to_string()));
+    flag(
+        "out",
+        given.out_dir.as_ref().map(|o| o.display().to_string()),
+    );
+    flag("conf-dir", given.conf_dir.as_ref().map(|c| c.to_string()));
+    flag(
+        "http-port",
+        given
+            .redirect_port
+            .map(|RedirectPort(p)| p.map_or("0".to_string(), |p| p.to_string())),
+    );
+    if let Some(TlsChoice::Provided { certificate, key }) = &given.tls {
+        flag("tls-cert", Some(certificate.to_string()));
+        flag("tls-key", Some(key.to_string()));
+    }
+    flag("realm", given.realm.as_ref().map(|r| r.to_string()));
+    flag("days", given.days.map(|d| d.get().to_string()));
+    flag("bind", given.bind.map(|b| b.to_string()));
+    flag(
+        "nginx-user",
+        given.nginx_user.as_ref().map(|u| u.to_string()),
+    );
+    flag(
+        "bcrypt-cost",
+        given.bcrypt_cost.map(|c| c.get().to_string()),
+    );
+    flag("nginx-version", given.nginx_version.map(|v| v.to_string()));
+    flag(
+        "openssl-version",
+        given.openssl_version.map(|v| v.to_string()),
+    );
+    match &given.password {
+        Some(PasswordSource::File(path)) => flag("password-file", Some(path.display().to_string())),
+        Some(PasswordSource::Stdin) | None => words.push("--password-stdin".into()),
+        Some(_) => {}
+    }
+    if given.tls == Some(TlsChoice::Off) {
+        words.push("--no-tls".into());
+    }
+    if given.force {
+        words.push("--force".into());
+    }
+    words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_after_init_are_accepted() {
+        let cli = Cli::try_parse_from(["promsetup", "init", "--domain", "example.com"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Init)));
+        assert_eq!(cli.options.domain.unwrap().to_string(), "example.com");
+    }
+
+    #[test]
+    fn password_sources_are_chosen_in_order() {
+        let cli = Cli::try_parse_from(["promsetup", "--password-stdin"]).unwrap();
+        assert_eq!(
+            cli.options.given(true).password,
+            Some(PasswordSource::Stdin)
+        );
+        let cli = Cli::try_parse_from(["promsetup"]).unwrap();
+        assert_eq!(
+            cli.options.given(true).password,
+            Some(PasswordSource::Environment)
+        );
+        assert_eq!(cli.options.given(false).password, None);
+        assert!(
+            Cli::try_parse_from(["promsetup", "--password-stdin", "--password-file", "f"]).is_err()
+        );
+    }
+
+    #[test]
+    fn the_equivalent_command_keeps_given_values_and_marks_the_missing_domain() {
+        let cli =
+            Cli::try_parse_from(["promsetup", "init", "--prefix", "/", "--realm", "Ops team"])
+                .unwrap();
+        assert_eq!(
+            non_interactive_command(&cli.options.given(false)),
+            "promsetup --non-interactive --domain NAME --prefix / --realm 'Ops team' \
+             --password-stdin"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_is_refused_with_the_flag_and_the_rule() {
+        let err = Cli::try_parse_from(["promsetup", "--domain", "a;b"]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("--domain") && text.contains("';'"), "{text}");
+        assert_eq!(err.exit_code(), 2);
+    }
+}

@@ -1,0 +1,24 @@
+//! Facts about the machine promsetup runs on, gathered once: the installed nginx's versions and
+//! the account its workers usually run as. Used only for defaults, which flags override.
+//!
+//! It reads (runs `nginx -V`, looks up accounts) and must not write anything.
+
+use crate::nginx_target::NginxTarget;
+use crate::setup::HostFacts;
+use crate::values::SystemUser;
+
+/// The accounts distributions run nginx's workers as: Debian and Ubuntu, Red Hat and Alpine, Arch.
+const NGINX_ACCOUNTS: &[&str] = &["www-data", "nginx", "http"];
+
+pub fn probe() -> HostFacts {
+    HostFacts {
+        nginx: NginxTarget::detect(),
+        nginx_user: NGINX_ACCOUNTS
+            .iter()
+            .find(|name| matches!(nix::unistd::User::from_name(name), Ok(Some(_))))
+            .map(|name| {
+                name.parse::<SystemUser>()
+                    .expect("known account names are valid")
+            }),
+    }
+}

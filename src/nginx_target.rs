@@ -1,0 +1,119 @@
+//! Which nginx and OpenSSL the configuration is written for, so that `nginx.conf` carries only
+//! lines they accept (FACTS 5: a line too new for them makes nginx refuse to start).
+//!
+//! It owns reading `nginx -V` and the version gates. It must not decide anything else about the
+//! configuration: the template asks the booleans here and renders.
+
+use std::process::Command;
+
+use crate::values::Version;
+
+/// The oldest pair promsetup targets when it cannot ask nginx: Debian 12's. Every line written
+/// for it is also accepted by newer releases.
+pub const BASELINE: NginxTarget = NginxTarget {
+    nginx: Version(1, 22, 1),
+    openssl: Version(3, 0, 0),
+    http2_module: true,
+    detected: false,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NginxTarget {
+    pub nginx: Version,
+    pub openssl: Version,
+    /// Whether nginx was built with `--with-http_v2_module` (true for every distribution package
+    /// we know, and assumed when nginx cannot be asked).
+    pub http2_module: bool,
+    /// True when the versions came from the installed nginx, false for the baseline or flags.
+    pub detected: bool,
+}
+
+impl NginxTarget {
+    /// `ssl_ecdh_curve X25519MLKEM768` (post-quantum key exchange) exists from OpenSSL 3.5.
+    pub fn has_mlkem(&self) -> bool {
+        self.openssl >= Version(3, 5, 0)
+    }
+
+    /// `http2 on;` replaced `listen ... http2` in nginx 1.25.1.
+    pub fn has_http2_directive(&self) -> bool {
+        self.nginx >= Version(1, 25, 1)
+    }
+
+    /// Before 1.23.2 nginx never rotated session ticket keys, so Mozilla turns tickets off.
+    pub fn needs_session_tickets_off(&self) -> bool {
+        self.nginx < Version(1, 23, 2)
+    }
+
+    /// Asks the nginx on `PATH`; `None` when there is none or its answer cannot be read.
+    pub fn detect() -> Option<NginxTarget> {
+        let output = Command::new("nginx").arg("-V").output().ok()?;
+        // nginx prints its build information on standard error.
+        let text = String::from_utf8_lossy(&output.stderr);
+        parse_nginx_v(&text)
+    }
+}
+
+/// Reads `nginx -V` output. OpenSSL's version is the one nginx runs with when it says so, else
+/// the one it was built with.
+pub fn parse_nginx_v(text: &str) -> Option<NginxTarget> {
+    let nginx = text
+        .lines()
+        .find_map(|line| line.strip_prefix("nginx version: "))
+        .and_then(|rest| rest.split('/').nth(1))
+        .and_then(|version| version.split_whitespace().next())
+        .and_then(|version| version.parse().ok())?;
+    let openssl_after = |marker: &str| {
+        text.lines()
+            .find_map(|line| line.split(marker).nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|version| version.parse::<Version>().ok())
+    };
+    let openssl =
+        openssl_after("running with OpenSSL ").or_else(|| openssl_after("built with OpenSSL "))?;
+    let http2_module = text.contains("--with-http_v2_module");
+    Some(NginxTarget {
+        nginx,
+        openssl,
+        http2_module,
+        detected: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEBIAN_12: &str = "nginx version: nginx/1.22.1\nbuilt with OpenSSL 3.0.11 19 Sep 2023\n\
+TLS SNI support enabled\nconfigure arguments: --with-cc-opt='-g -O2' --with-http_ssl_module \
+--with-http_v2_module --with-stream=dynamic\n";
+
+    #[test]
+    fn reads_debian_12_nginx() {
+        let target = parse_nginx_v(DEBIAN_12).unwrap();
+        assert_eq!(target.nginx, Version(1, 22, 1));
+        assert_eq!(target.openssl, Version(3, 0, 11));
+        assert!(target.http2_module);
+        assert!(target.needs_session_tickets_off());
+        assert!(!target.has_http2_directive());
+        assert!(!target.has_mlkem());
+    }
+
+    #[test]
+    fn prefers_the_openssl_nginx_runs_with() {
+        let text = "nginx version: nginx/1.27.4 (Ubuntu)\nbuilt with OpenSSL 3.4.0 22 Oct 2024 \
+(running with OpenSSL 3.5.1 1 Jul 2025)\nconfigure arguments: --with-http_ssl_module\n";
+        let target = parse_nginx_v(text).unwrap();
+        assert_eq!(target.nginx, Version(1, 27, 4));
+        assert_eq!(target.openssl, Version(3, 5, 1));
+        assert!(!target.http2_module);
+        assert!(target.has_http2_directive());
+        assert!(target.has_mlkem());
+        assert!(!target.needs_session_tickets_off());
+    }
+
+    #[test]
+    fn unreadable_output_gives_none() {
+        assert_eq!(parse_nginx_v("command not found"), None);
+        assert_eq!(parse_nginx_v("nginx version: nginx/1.22.1\n"), None);
+    }
+}

@@ -1,0 +1,234 @@
+//! The terminal side of the wizard: the `Prompter` trait the wizard talks to, its dialoguer
+//! implementation, and Ctrl-C handling.
+//!
+//! This is the only module that imports dialoguer. It must not hold rules about values: every
+//! question receives its check from the caller (the value types' `FromStr`), so the prompt and the
+//! flags refuse the same things with the same words.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use console::{Term, style};
+use dialoguer::theme::ColorfulTheme;
+use dialoguer::{Confirm, Input, Password, Select};
+use zeroize::Zeroizing;
+
+/// The user pressed Ctrl-C or closed the terminal: stop, write nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// A check on an answer: `Err` carries the rule, shown before the question is asked again.
+pub type Check<'a> = &'a dyn Fn(&str) -> Result<(), String>;
+
+/// What the wizard needs from a terminal. Tests drive the wizard with a scripted one.
+pub trait Prompter {
+    /// One line of text; asked again until `check` passes. An empty answer takes `default`.
+    fn text(
+        &mut self,
+        prompt: &str,
+        default: Option<&str>,
+        check: Check,
+    ) -> Result<String, Interrupted>;
+    /// A new password, hidden and typed twice; `None` when the user pressed Enter to have one
+    /// generated. Asked again until `check` passes and the two entries match.
+    fn new_password(
+        &mut self,
+        prompt: &str,
+        check: Check,
+    ) -> Result<Option<Zeroizing<String>>, Interrupted>;
+    /// One of `items`, by index.
+    fn choose(
+        &mut self,
+        prompt: &str,
+        items: &[&str],
+        default: usize,
+    ) -> Result<usize, Interrupted>;
+    fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Interrupted>;
+    /// A message for the person (a summary, a refusal), on the prompt's stream.
+    fn say(&mut self, text: &str);
+}
+
+/// Whether a person can answer: dialoguer reads the terminal and draws on standard error.
+pub fn terminal_attached() -> bool {
+    std::io::stdin().is_terminal() && console::user_attended_stderr()
+}
+
+/// The real prompter: dialoguer on standard error, coloured unless `NO_COLOR` is set or the
+/// terminal has no colours (console decides).
+pub struct TerminalPrompter {
+    theme: ColorfulTheme,
+    term: Term,
+}
+
+impl TerminalPrompter {
+    pub fn new() -> TerminalPrompter {
+        TerminalPrompter {
+            theme: ColorfulTheme::default(),
+            term: Term::stderr(),
+        }
+    }
+}
+
+impl Default for TerminalPrompter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn interrupted(_: dialoguer::Error) -> Interrupted {
+    Interrupted
+}
+
+impl Prompter for TerminalPrompter {
+    fn text(
+        &mut self,
+        prompt: &str,
+        default: Option<&str>,
+        check: Check,
+    ) -> Result<String, Interrupted> {
+        let mut input = Input::<String>::with_theme(&self.theme)
+            .with_prompt(prompt)
+            .validate_with(|answer: &String| check(answer));
+        if let Some(default) = default {
+            input = input.default(default.to_string());
+        }
+        input.interact_text_on(&self.term).map_err(interrupted)
+    }
+
+    fn new_password(
+        &mut self,
+        prompt: &str,
+        check: Check,
+    ) -> Result<Option<Zeroizing<String>>, Interrupted> {
+        loop {
+            // Empty means "generate": one Enter, no confirmation of nothing.
+            let first = Zeroizing::new(
+                Password::with_theme(&self.theme)
+                    .with_prompt(prompt)
+                    .allow_empty_password(true)
+                    .validate_with(|answer: &String| {
+                        if answer.is_empty() {
+                            Ok(())
+                        } else {
+                            check(answer)
+                        }
+                    })
+                    .report(false)
+                    .interact_on(&self.term)
+                    .map_err(interrupted)?,
+            );
+            if first.is_empty() {
+                self.say(&format!(
+                    "{} {}",
+                    style("✔").green().for_stderr(),
+                    "Password · a strong one will be generated and shown once at the end"
+                ));
+                return Ok(None);
+            }
+            let second = Zeroizing::new(
+                Password::with_theme(&self.theme)
+                    .with_prompt("Repeat the password")
+                    .allow_empty_password(true)
+                    .report(false)
+                    .interact_on(&self.term)
+                    .map_err(interrupted)?,
+            );
+            if first == second {
+                self.say(&format!(
+                    "{} Password · ********",
+                    style("✔").green().for_stderr()
+                ));
+                return Ok(Some(first));
+            }
+            self.say(&format!(
+                "{} The two entries differ; type the password again.",
+                style("✘").red().for_stderr()
+            ));
+        }
+    }
+
+    fn choose(
+        &mut self,
+        prompt: &str,
+        items: &[&str],
+        default: usize,
+    ) -> Result<usize, Interrupted> {
+        Select::with_theme(&self.theme)
+            .with_prompt(prompt)
+            .items(items)
+            .default(default)
+            .interact_on(&self.term)
+            .map_err(interrupted)
+    }
+
+    fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool, Interrupted> {
+        Confirm::with_theme(&self.theme)
+            .with_prompt(prompt)
+            .default(default)
+            .interact_on(&self.term)
+            .map_err(interrupted)
+    }
+
+    fn say(&mut self, text: &str) {
+        let _ = self.term.write_line(text);
+    }
+}
+
+/// A heading for the summary, styled by console (plain without colours).
+pub fn heading(text: &str) -> String {
+    style(text).bold().for_stderr().to_string()
+}
+
+static WRITING: AtomicBool = AtomicBool::new(false);
+static LEAVING: AtomicBool = AtomicBool::new(false);
+
+/// Ends the process for Ctrl-C: restores the terminal, says so once (the signal handler and the
+/// prompt that saw Ctrl-C may both get here) and exits with 130, the shell's code for SIGINT.
+pub fn leave_interrupted() -> ! {
+    if !LEAVING.swap(true, Ordering::SeqCst) {
+        let saved = SAVED_TERMINAL.lock().ok().and_then(|saved| *saved);
+        if let Some(saved) = saved {
+            let _ = nix::sys::termios::tcsetattr(
+                std::io::stdin(),
+                nix::sys::termios::SetArg::TCSANOW,
+                &saved.into(),
+            );
+        }
+        let term = Term::stderr();
+        let _ = term.show_cursor();
+        let _ = term.write_line("\nInterrupted: nothing was written.");
+        std::process::exit(130);
+    }
+    // The other path is printing and exiting; wait for it.
+    loop {
+        std::thread::park();
+    }
+}
+
+/// The terminal's settings before any prompt, as the plain C struct (nix's wrapper is not
+/// `Sync`, and the signal handler runs on its own thread).
+static SAVED_TERMINAL: std::sync::Mutex<Option<nix::libc::termios>> = std::sync::Mutex::new(None);
+
+/// Makes Ctrl-C at any question end the run with status 130 and nothing written, with the
+/// terminal restored (a hidden password prompt turns echo off; dying there would leave it off).
+/// Once writing has begun, Ctrl-C waits for it to finish: each file is replaced atomically, and
+/// stopping between two files would leave a bundle that does not match itself.
+pub fn exit_on_interrupt() {
+    if let (Ok(saved), Ok(mut slot)) = (
+        nix::sys::termios::tcgetattr(std::io::stdin()),
+        SAVED_TERMINAL.lock(),
+    ) {
+        *slot = Some(saved.into());
+    }
+    let _ = ctrlc::set_handler(|| {
+        if !WRITING.load(Ordering::SeqCst) {
+            leave_interrupted();
+        }
+    });
+}
+
+/// Called just before the writer runs: from here on Ctrl-C no longer stops the run.
+pub fn writing_begins() {
+    WRITING.store(true, Ordering::SeqCst);
+}

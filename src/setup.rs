@@ -1,0 +1,388 @@
+//! `Given` (what the user said, every field optional) and `Setup` (every value present, valid and
+//! consistent with the others). `resolve` is the only way to build a `Setup`.
+//!
+//! This module owns defaults and the rules that tie values together (the redirect port differs
+//! from the main port, TLS decides the default port). It does no I/O of its own: facts about the
+//! host (nginx's version, its user) arrive in `HostFacts`, so the rules are testable anywhere.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use crate::nginx_target::NginxTarget;
+use crate::secret::PasswordSource;
+use crate::values::{
+    BcryptCost, Domain, Port, Realm, RedirectPort, ServerPath, SystemUser, Upstream, UrlPrefix,
+    UserName, ValidityDays, Version,
+};
+
+/// The output folder when `--out` is not given: a new folder in the current one, so a first run
+/// never writes into a live configuration.
+pub const DEFAULT_OUT_DIR: &str = "promsetup-bundle";
+pub const DEFAULT_CONF_DIR: &str = "/etc/nginx";
+pub const DEFAULT_PREFIX: &str = "/prometheus";
+pub const DEFAULT_USERNAME: &str = "admin";
+pub const DEFAULT_REALM: &str = "Prometheus";
+pub const DEFAULT_UPSTREAM_PORT: u16 = 9090;
+pub const DEFAULT_TLS_PORT: u16 = 443;
+pub const DEFAULT_PLAIN_PORT: u16 = 80;
+pub const DEFAULT_REDIRECT_PORT: u16 = 80;
+/// nginx checks the hash on every request (FACTS 2): cost 5 is what `htpasswd -B` writes and keeps
+/// nginx at about 7% of its unauthenticated throughput; each step up halves that.
+pub const DEFAULT_BCRYPT_COST: BcryptCost = BcryptCost::new_const(5);
+/// Above Prometheus's default `--query.timeout` of 2 minutes, so nginx never cuts a query that
+/// Prometheus would still answer.
+pub const PROXY_READ_TIMEOUT_SECONDS: u32 = 150;
+
+/// Everything the user said, from flags (and later prompts and answers files). `None` means "not
+/// said": `resolve` fills in the default.
+#[derive(Debug, Default, Clone)]
+pub struct Given {
+    pub domain: Option<Domain>,
+    pub port: Option<Port>,
+    pub prefix: Option<UrlPrefix>,
+    pub username: Option<UserName>,
+    pub password: Option<PasswordSource>,
+    pub upstream: Option<Upstream>,
+    pub out_dir: Option<PathBuf>,
+    pub conf_dir: Option<ServerPath>,
+    pub redirect_port: Option<RedirectPort>,
+    pub tls: Option<TlsChoice>,
+    pub realm: Option<Realm>,
+    pub days: Option<ValidityDays>,
+    pub bind: Option<IpAddr>,
+    pub nginx_user: Option<SystemUser>,
+    pub bcrypt_cost: Option<BcryptCost>,
+    pub nginx_version: Option<Version>,
+    pub openssl_version: Option<Version>,
+    pub force: bool,
+}
+
+/// What promsetup learned about the machine it runs on, used only for defaults.
+#[derive(Debug, Clone)]
+pub struct HostFacts {
+    /// From `nginx -V`, when nginx is installed here.
+    pub nginx: Option<NginxTarget>,
+    /// The first of the usual nginx worker accounts that exists here.
+    pub nginx_user: Option<SystemUser>,
+}
+
+/// How the user wants TLS, before defaults: the wizard's three answers, or the flags
+/// (`--no-tls`; `--tls-cert` with `--tls-key`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsChoice {
+    SelfSigned,
+    Provided {
+        certificate: ServerPath,
+        key: ServerPath,
+    },
+    Off,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tls {
+    /// promsetup makes the certificate and key.
+    SelfSigned {
+        days: ValidityDays,
+    },
+    /// The user's own pair, used where it is; `provided_cert` checks it before anything is written.
+    Provided {
+        certificate: ServerPath,
+        key: ServerPath,
+    },
+    Off,
+}
+
+impl Tls {
+    pub fn is_on(&self) -> bool {
+        !matches!(self, Tls::Off)
+    }
+}
+
+/// One complete, consistent set of answers. Built only by `resolve`.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub domain: Domain,
+    pub port: Port,
+    pub prefix: UrlPrefix,
+    pub username: UserName,
+    pub password: PasswordSource,
+    pub upstream: Upstream,
+    pub out_dir: PathBuf,
+    pub conf_dir: ServerPath,
+    pub redirect_port: Option<Port>,
+    pub tls: Tls,
+    pub realm: Realm,
+    pub bind: Option<IpAddr>,
+    pub nginx_user: SystemUser,
+    pub bcrypt_cost: BcryptCost,
+    pub target: NginxTarget,
+    pub force: bool,
+}
+
+impl Setup {
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_on() { "https" } else { "http" }
+    }
+
+    /// `scheme://host[:port]`, with the port left out when it is the scheme's own.
+    pub fn origin(&self) -> String {
+        let default_port = if self.tls.is_on() { 443 } else { 80 };
+        let host = self.domain.url_host();
+        if self.port.get() == default_port {
+            format!("{}://{host}", self.scheme())
+        } else {
+            format!("{}://{host}:{}", self.scheme(), self.port)
+        }
+    }
+
+    /// Prometheus's `--web.external-url`: where users reach it, ending in a slash (FACTS 6).
+    pub fn external_url(&self) -> String {
+        format!("{}{}", self.origin(), self.prefix.with_slash())
+    }
+
+    /// The name of the certificate file promsetup writes (self-signed only).
+    pub fn certificate_file(&self) -> Option<String> {
+        match self.tls {
+            Tls::SelfSigned { .. } => Some(format!("{}.crt", self.domain.file_stem())),
+            _ => None,
+        }
+    }
+
+    /// The name of the key file promsetup writes (self-signed only).
+    pub fn key_file(&self) -> Option<String> {
+        match self.tls {
+            Tls::SelfSigned { .. } => Some(format!("{}.key", self.domain.file_stem())),
+            _ => None,
+        }
+    }
+
+    /// Where nginx reads the certificate and key on the server, as written in `nginx.conf`.
+    pub fn certificate_and_key_on_server(&self) -> Option<(String, String)> {
+        match &self.tls {
+            Tls::SelfSigned { .. } => Some((
+                self.conf_dir.join(&self.certificate_file()?),
+                self.conf_dir.join(&self.key_file()?),
+            )),
+            Tls::Provided { certificate, key } => Some((certificate.text(), key.text())),
+            Tls::Off => None,
+        }
+    }
+
+    /// The Prometheus flags that match the proxy, in the order they are printed and written.
+    pub fn prometheus_flags(&self) -> Vec<String> {
+        vec![
+            format!("--web.external-url={}", self.external_url()),
+            "--web.route-prefix=/".to_string(),
+            format!("--web.listen-address={}", self.upstream),
+        ]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    #[error("missing {}: {}", if .0.len() == 1 { "value" } else { "values" }, .0.join(", "))]
+    Missing(Vec<&'static str>),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// Fills in defaults and checks the values against each other. In non-interactive use every
+/// required value must have been given; `Missing` names every flag that is absent, at once.
+pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
+    let mut missing = Vec::new();
+    if given.domain.is_none() {
+        missing.push("--domain");
+    }
+    let Some(domain) = given.domain else {
+        return Err(SetupError::Missing(missing));
+    };
+
+    let tls = match given.tls.unwrap_or(TlsChoice::SelfSigned) {
+        TlsChoice::SelfSigned => Tls::SelfSigned {
+            days: given.days.unwrap_or(ValidityDays::DEFAULT),
+        },
+        TlsChoice::Provided { .. } | TlsChoice::Off if given.days.is_some() => {
+            return Err(SetupError::Conflict(
+                "--days sets the lifetime of the self-signed certificate; it does not go with \
+                 your own certificate or --no-tls"
+                    .into(),
+            ));
+        }
+        TlsChoice::Provided { certificate, key } => Tls::Provided { certificate, key },
+        TlsChoice::Off => Tls::Off,
+    };
+    let port = given.port.unwrap_or(Port::new_const(if tls.is_on() {
+        DEFAULT_TLS_PORT
+    } else {
+        DEFAULT_PLAIN_PORT
+    }));
+    let redirect_port = match (tls.is_on(), given.redirect_port) {
+        (false, Some(RedirectPort(Some(_)))) => {
+            return Err(SetupError::Conflict(
+                "--http-port redirects plain HTTP to HTTPS, so it cannot go with --no-tls".into(),
+            ));
+        }
+        (false, _) => None,
+        (true, Some(RedirectPort(choice))) => choice,
+        (true, None) if port.get() == DEFAULT_REDIRECT_PORT => None,
+        (true, None) => Some(Port::new_const(DEFAULT_REDIRECT_PORT)),
+    };
+    if redirect_port == Some(port) {
+        return Err(SetupError::Conflict(format!(
+            "--http-port and --port are both {port}; give different ports, or --http-port 0 for \
+             no redirecting server"
+        )));
+    }
+
+    let mut target = host.nginx.unwrap_or(crate::nginx_target::BASELINE);
+    if let Some(version) = given.nginx_version {
+        target.nginx = version;
+        target.detected = false;
+    }
+    if let Some(version) = given.openssl_version {
+        target.openssl = version;
+        target.detected = false;
+    }
+
+    Ok(Setup {
+        domain,
+        port,
+        prefix: given
+            .prefix
+            .unwrap_or_else(|| DEFAULT_PREFIX.parse().expect("default prefix is valid")),
+        username: given
+            .username
+            .unwrap_or_else(|| DEFAULT_USERNAME.parse().expect("default user is valid")),
+        password: given.password.unwrap_or(PasswordSource::Generate),
+        upstream: given
+            .upstream
+            .unwrap_or_else(|| Upstream::loopback(DEFAULT_UPSTREAM_PORT)),
+        out_dir: given
+            .out_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT_DIR)),
+        conf_dir: given
+            .conf_dir
+            .unwrap_or_else(|| DEFAULT_CONF_DIR.parse().expect("default folder is valid")),
+        redirect_port,
+        tls,
+        realm: given
+            .realm
+            .unwrap_or_else(|| DEFAULT_REALM.parse().expect("default realm is valid")),
+        bind: given.bind,
+        nginx_user: given
+            .nginx_user
+            .or_else(|| host.nginx_user.clone())
+            .unwrap_or_else(|| "www-data".parse().expect("default user is valid")),
+        bcrypt_cost: given.bcrypt_cost.unwrap_or(DEFAULT_BCRYPT_COST),
+        target,
+        force: given.force,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host() -> HostFacts {
+        HostFacts {
+            nginx: None,
+            nginx_user: None,
+        }
+    }
+
+    fn given(domain: &str) -> Given {
+        Given {
+            domain: Some(domain.parse().unwrap()),
+            ..Given::default()
+        }
+    }
+
+    #[test]
+    fn defaults_give_the_reference_shape_with_tls() {
+        let setup = resolve(given("example.com"), &host()).unwrap();
+        assert_eq!(setup.external_url(), "https://example.com/prometheus/");
+        assert_eq!(setup.port.get(), 443);
+        assert_eq!(setup.redirect_port, Some(Port::new_const(80)));
+        assert_eq!(
+            setup.prometheus_flags(),
+            vec![
+                "--web.external-url=https://example.com/prometheus/",
+                "--web.route-prefix=/",
+                "--web.listen-address=127.0.0.1:9090",
+            ]
+        );
+        assert_eq!(setup.certificate_file().unwrap(), "example.com.crt");
+        assert_eq!(setup.out_dir, PathBuf::from("promsetup-bundle"));
+        assert_eq!(setup.nginx_user.as_str(), "www-data");
+        assert_eq!(setup.password, PasswordSource::Generate);
+    }
+
+    #[test]
+    fn missing_domain_is_named() {
+        let err = resolve(Given::default(), &host()).unwrap_err();
+        assert_eq!(err, SetupError::Missing(vec!["--domain"]));
+        assert_eq!(err.to_string(), "missing value: --domain");
+    }
+
+    #[test]
+    fn external_url_carries_the_port_only_when_it_is_not_the_schemes_own() {
+        let mut g = given("example.com");
+        g.port = Some("8443".parse().unwrap());
+        assert_eq!(
+            resolve(g, &host()).unwrap().external_url(),
+            "https://example.com:8443/prometheus/"
+        );
+
+        let mut g = given("2001:db8::5");
+        g.tls = Some(TlsChoice::Off);
+        g.prefix = Some("/".parse().unwrap());
+        let setup = resolve(g, &host()).unwrap();
+        assert_eq!(setup.external_url(), "http://[2001:db8::5]/");
+        assert_eq!(setup.port.get(), 80);
+        assert_eq!(setup.redirect_port, None);
+        assert_eq!(setup.certificate_file(), None);
+    }
+
+    #[test]
+    fn redirect_port_must_differ_and_needs_tls() {
+        let mut g = given("example.com");
+        g.port = Some("8080".parse().unwrap());
+        g.redirect_port = Some("8080".parse().unwrap());
+        assert!(matches!(
+            resolve(g, &host()),
+            Err(SetupError::Conflict(m)) if m.contains("8080")
+        ));
+
+        let mut g = given("example.com");
+        g.tls = Some(TlsChoice::Off);
+        g.redirect_port = Some("81".parse().unwrap());
+        assert!(matches!(resolve(g, &host()), Err(SetupError::Conflict(_))));
+
+        // Serving HTTPS on port 80 leaves no default redirect port.
+        let mut g = given("example.com");
+        g.port = Some("80".parse().unwrap());
+        assert_eq!(resolve(g, &host()).unwrap().redirect_port, None);
+    }
+
+    #[test]
+    fn host_facts_give_defaults_and_flags_override_them() {
+        let facts = HostFacts {
+            nginx: Some(NginxTarget {
+                nginx: Version(1, 26, 0),
+                openssl: Version(3, 5, 0),
+                http2_module: true,
+                detected: true,
+            }),
+            nginx_user: Some("nginx".parse().unwrap()),
+        };
+        let setup = resolve(given("example.com"), &facts).unwrap();
+        assert_eq!(setup.nginx_user.as_str(), "nginx");
+        assert!(setup.target.has_mlkem());
+
+        let mut g = given("example.com");
+        g.openssl_version = Some("3.0.2".parse().unwrap());
+        let setup = resolve(g, &facts).unwrap();
+        assert!(!setup.target.has_mlkem());
+        assert_eq!(setup.target.nginx, Version(1, 26, 0));
+    }
+}

@@ -1,0 +1,911 @@
+//! The value types every answer passes through: domain, port, URL prefix, user name, realm,
+//! upstream address, folder paths and certificate lifetime.
+//!
+//! Each type is built only by `FromStr`, so flags, prompts and answers files share one rule, and
+//! a value that exists is valid. This is what keeps `nginx.conf` safe: templates are raw text, so
+//! every rule here refuses the characters that could end a directive or open a block (`;`, `{`,
+//! `}`, quotes, whitespace, `$`, `#`, backslash, control characters). Types carry no I/O and know
+//! nothing of flags; the caller names the flag in its message.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Component, Path, PathBuf};
+use std::str::FromStr;
+
+/// Why a value was refused: the rule it broke, in words meant for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+fn invalid<T>(message: impl Into<String>) -> Result<T, Invalid> {
+    Err(Invalid(message.into()))
+}
+
+/// Names a character in a message without echoing control characters back to the terminal.
+fn describe(c: char) -> String {
+    if c.is_control() || c.is_whitespace() {
+        format!("{:?}", c).trim_matches('\'').to_string()
+    } else {
+        c.to_string()
+    }
+}
+
+/// The name clients use to reach nginx: the server name, the certificate's subject and SAN, and
+/// the host in Prometheus's external URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Domain {
+    /// A DNS name in lower case, without a trailing dot.
+    Dns(String),
+    /// An address: the certificate gets an IP SAN instead of a DNS one.
+    Ip(IpAddr),
+}
+
+impl Domain {
+    /// The host as it appears in a URL: IPv6 addresses in brackets.
+    pub fn url_host(&self) -> String {
+        match self {
+            Domain::Dns(name) => name.clone(),
+            Domain::Ip(IpAddr::V6(ip)) => format!("[{ip}]"),
+            Domain::Ip(IpAddr::V4(ip)) => ip.to_string(),
+        }
+    }
+
+    /// A name safe as a file name stem: the domain itself, with an IPv6 address's colons
+    /// replaced so the file name needs no quoting in a shell.
+    pub fn file_stem(&self) -> String {
+        match self {
+            Domain::Dns(name) => name.clone(),
+            Domain::Ip(ip) => ip.to_string().replace(':', "-"),
+        }
+    }
+
+    pub fn is_ip(&self) -> bool {
+        matches!(self, Domain::Ip(_))
+    }
+}
+
+impl fmt::Display for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Domain::Dns(name) => f.write_str(name),
+            Domain::Ip(ip) => write!(f, "{ip}"),
+        }
+    }
+}
+
+const DOMAIN_RULE: &str = "a domain is a DNS name (letters, digits and hyphens in dot-separated \
+labels of at most 63 characters, 253 in all) or an IP address";
+
+impl FromStr for Domain {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        if input.is_empty() {
+            return invalid(format!("it is empty; {DOMAIN_RULE}"));
+        }
+        let unbracketed = input
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+            .unwrap_or(input);
+        if let Ok(ip) = unbracketed.parse::<IpAddr>() {
+            if ip.is_unspecified() {
+                return invalid(format!("{ip} is not an address clients can reach"));
+            }
+            return Ok(Domain::Ip(ip));
+        }
+        if let Some(c) = input.chars().find(|c| !c.is_ascii()) {
+            return invalid(format!(
+                "it contains the non-ASCII character '{}'; write an internationalised name in \
+                 its ASCII form (xn--...), which is what certificates and nginx use",
+                describe(c)
+            ));
+        }
+        if input.starts_with('*') {
+            return invalid("wildcards are not accepted: give the exact name clients use");
+        }
+        if input.ends_with('.') {
+            return invalid("it ends with a dot; give the name without the trailing dot");
+        }
+        if input.len() > 253 {
+            return invalid(format!(
+                "it is {} characters long; DNS names are at most 253",
+                input.len()
+            ));
+        }
+        let name = input.to_ascii_lowercase();
+        for label in name.split('.') {
+            if label.is_empty() {
+                return invalid(format!("it has an empty label; {DOMAIN_RULE}"));
+            }
+            if label.len() > 63 {
+                return invalid(format!(
+                    "the label '{label}' is {} characters long; a label is at most 63",
+                    label.len()
+                ));
+            }
+            if let Some(c) = label
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+            {
+                return invalid(format!("it contains '{}'; {DOMAIN_RULE}", describe(c)));
+            }
+            if label.starts_with('-') || label.ends_with('-') {
+                return invalid(format!(
+                    "the label '{label}' starts or ends with a hyphen, which DNS does not allow"
+                ));
+            }
+        }
+        let last = name.rsplit('.').next().unwrap_or_default();
+        if last.chars().all(|c| c.is_ascii_digit()) {
+            return invalid(format!(
+                "'{input}' is neither a valid IP address nor a DNS name (a top-level label \
+                 cannot be all digits)"
+            ));
+        }
+        Ok(Domain::Dns(name))
+    }
+}
+
+/// A TCP port, 1 to 65535.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Port(u16);
+
+impl Port {
+    pub const fn new_const(port: u16) -> Port {
+        assert!(port != 0);
+        Port(port)
+    }
+
+    pub fn get(self) -> u16 {
+        self.0
+    }
+}
+
+impl fmt::Display for Port {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl FromStr for Port {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        match input.parse::<u32>() {
+            Ok(port @ 1..=65535) => Ok(Port(port as u16)),
+            _ => invalid(format!(
+                "'{}' is not a port; a port is a whole number from 1 to 65535",
+                input.escape_debug()
+            )),
+        }
+    }
+}
+
+/// The port of the plain-HTTP server that redirects to HTTPS; 0 means no such server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedirectPort(pub Option<Port>);
+
+impl FromStr for RedirectPort {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        if input == "0" {
+            return Ok(RedirectPort(None));
+        }
+        input
+            .parse::<Port>()
+            .map(|port| RedirectPort(Some(port)))
+            .map_err(|_| {
+                Invalid(format!(
+                    "'{}' is not a port; give a whole number from 1 to 65535, or 0 for no \
+                     redirecting server",
+                    input.escape_debug()
+                ))
+            })
+    }
+}
+
+/// The URL path Prometheus is served under, normalised to `/` or `/a/b` (no trailing slash), so
+/// that the nginx location (`/a/b/`), the proxy target and the external URL always pair up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlPrefix(String);
+
+impl UrlPrefix {
+    pub fn root() -> UrlPrefix {
+        UrlPrefix("/".into())
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0 == "/"
+    }
+
+    /// `/` for the whole host, else `/a/b` without the trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The path with exactly one trailing slash: `/` or `/a/b/`.
+    pub fn with_slash(&self) -> String {
+        if self.is_root() {
+            "/".into()
+        } else {
+            format!("{}/", self.0)
+        }
+    }
+}
+
+impl fmt::Display for UrlPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+const PREFIX_RULE: &str = "a prefix is a path such as /prometheus or /monitoring/prometheus, made \
+of segments of letters, digits, '-', '_', '.' and '~'; '/' serves the whole host";
+
+impl FromStr for UrlPrefix {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        if input.is_empty() {
+            return invalid(format!("it is empty; {PREFIX_RULE}"));
+        }
+        if input.len() > 200 {
+            return invalid(format!(
+                "it is {} characters long; the limit is 200",
+                input.len()
+            ));
+        }
+        if let Some(c) = input
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.' | '~')))
+        {
+            let why = match c {
+                '%' => "percent-encoding is not accepted; write the characters themselves",
+                '?' | '#' => "a prefix cannot carry a query or a fragment",
+                _ => PREFIX_RULE,
+            };
+            return invalid(format!("it contains '{}'; {why}", describe(c)));
+        }
+        let trimmed = input.trim_start_matches('/').trim_end_matches('/');
+        if trimmed.is_empty() {
+            return Ok(UrlPrefix::root());
+        }
+        let mut normal = String::with_capacity(trimmed.len() + 1);
+        for segment in trimmed.split('/') {
+            match segment {
+                "" => return invalid(format!("it contains '//'; {PREFIX_RULE}")),
+                "." | ".." => {
+                    return invalid(format!(
+                        "it contains a '{segment}' segment; give the path without dot segments"
+                    ));
+                }
+                _ => {
+                    normal.push('/');
+                    normal.push_str(segment);
+                }
+            }
+        }
+        Ok(UrlPrefix(normal))
+    }
+}
+
+/// A basic-auth user name. Kept to a set that needs no quoting in `.htpasswd`, YAML or a shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserName(String);
+
+impl UserName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+const USER_RULE: &str = "a user name is 1 to 64 of the characters A-Z a-z 0-9 . _ @ + - and does \
+not start with '-'";
+
+impl FromStr for UserName {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        if input.is_empty() {
+            return invalid(format!("it is empty; {USER_RULE}"));
+        }
+        if let Some(c) = input
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '+' | '-')))
+        {
+            let why = if c == ':' {
+                "basic auth separates the user from the password with ':'"
+            } else {
+                USER_RULE
+            };
+            return invalid(format!("it contains '{}'; {why}", describe(c)));
+        }
+        if input.len() > 64 {
+            return invalid(format!(
+                "it is {} characters long; {USER_RULE}",
+                input.len()
+            ));
+        }
+        if input.starts_with('-') {
+            return invalid(format!("it starts with '-'; {USER_RULE}"));
+        }
+        Ok(UserName(input.to_string()))
+    }
+}
+
+/// The basic-auth realm: shown by browsers and sent in `WWW-Authenticate: Basic realm="..."`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Realm(String);
+
+impl Realm {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Realm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Realm {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        const RULE: &str = "a realm is 1 to 64 printable ASCII characters without '\"', '\\' or \
+'$' (nginx would read '$' as a variable)";
+        if input.is_empty() {
+            return invalid(format!("it is empty; {RULE}"));
+        }
+        if let Some(c) = input
+            .chars()
+            .find(|c| !(c.is_ascii_graphic() || *c == ' ') || matches!(c, '"' | '\\' | '$'))
+        {
+            return invalid(format!("it contains '{}'; {RULE}", describe(c)));
+        }
+        if input.len() > 64 {
+            return invalid(format!("it is {} characters long; {RULE}", input.len()));
+        }
+        if input.starts_with(' ') || input.ends_with(' ') {
+            return invalid("it starts or ends with a space");
+        }
+        Ok(Realm(input.to_string()))
+    }
+}
+
+/// Where Prometheus listens: `HOST:PORT`, with HOST an IPv4 address, `[IPv6]` or a DNS name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    host: Domain,
+    port: Port,
+}
+
+impl Upstream {
+    pub fn loopback(port: u16) -> Upstream {
+        Upstream {
+            host: Domain::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            port: Port::new_const(port),
+        }
+    }
+
+    /// True when the host is `localhost`, which makes nginx try `::1` first (FACTS 1).
+    pub fn is_localhost_name(&self) -> bool {
+        self.host == Domain::Dns("localhost".into())
+    }
+}
+
+impl fmt::Display for Upstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host.url_host(), self.port)
+    }
+}
+
+impl FromStr for Upstream {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        const RULE: &str = "give HOST:PORT, such as 127.0.0.1:9090 or [::1]:9090";
+        let Some((host, port)) = input.rsplit_once(':') else {
+            return invalid(format!("it has no port; {RULE}"));
+        };
+        if host.contains(':') && !host.starts_with('[') {
+            return invalid(format!("an IPv6 address needs brackets; {RULE}"));
+        }
+        let host: Domain = host
+            .parse()
+            .map_err(|Invalid(why)| Invalid(format!("its host is not valid: {why}")))?;
+        let port: Port = port
+            .parse()
+            .map_err(|Invalid(why)| Invalid(format!("its port is not valid: {why}")))?;
+        Ok(Upstream { host, port })
+    }
+}
+
+/// A path that is written inside `nginx.conf` (`--conf-dir`, `--tls-cert`, `--tls-key`): absolute,
+/// without `..`, and without characters that mean something to nginx's parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerPath(PathBuf);
+
+impl ServerPath {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// The path of a file inside this folder, as text for `nginx.conf`.
+    pub fn join(&self, file: &str) -> String {
+        self.0.join(file).display().to_string()
+    }
+
+    /// The path itself, as text for `nginx.conf`.
+    pub fn text(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+impl fmt::Display for ServerPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.display())
+    }
+}
+
+impl FromStr for ServerPath {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        const RULE: &str = "a path written into nginx.conf is absolute and made of letters, digits and \
+'/', '-', '_', '.', '+', '@', '~', ','";
+        if !input.starts_with('/') {
+            return invalid(format!(
+                "'{}' is not absolute; {RULE}",
+                input.escape_debug()
+            ));
+        }
+        if let Some(c) = input.chars().find(|c| {
+            !(c.is_ascii_alphanumeric()
+                || matches!(c, '/' | '-' | '_' | '.' | '+' | '@' | '~' | ','))
+        }) {
+            return invalid(format!("it contains '{}'; {RULE}", describe(c)));
+        }
+        if input.len() > 1024 {
+            return invalid("it is longer than 1024 characters");
+        }
+        let path = Path::new(input);
+        if path.components().any(|c| c == Component::ParentDir) {
+            return invalid("it contains '..'; give the folder's real path");
+        }
+        // Normalise `//`, `/./` and a trailing slash away.
+        let normal: PathBuf = path.components().collect();
+        Ok(ServerPath(normal))
+    }
+}
+
+/// The lifetime of the self-signed certificate, in days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidityDays(u32);
+
+impl ValidityDays {
+    /// Public CAs may not issue for longer; browsers enforce it for them, and it is a sane
+    /// rotation period for a self-signed certificate too.
+    pub const DEFAULT: ValidityDays = ValidityDays(397);
+    /// Apple platforms reject TLS server certificates valid for longer than this.
+    pub const MAX: u32 = 825;
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl FromStr for ValidityDays {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        match input.parse::<u32>() {
+            Ok(days @ 1..=ValidityDays::MAX) => Ok(ValidityDays(days)),
+            _ => invalid(format!(
+                "'{}' is not a number of days from 1 to {} (Apple clients refuse longer \
+                 certificates)",
+                input.escape_debug(),
+                ValidityDays::MAX
+            )),
+        }
+    }
+}
+
+/// The Unix account nginx's worker processes run as (`user` in `nginx.conf`). The `.htpasswd`
+/// file is made readable by its group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemUser(String);
+
+impl SystemUser {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SystemUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for SystemUser {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        const RULE: &str = "a system user name starts with a letter or '_' and has at most 32 \
+of a-z 0-9 _ -";
+        let mut chars = input.chars();
+        let starts_well = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+        let rest_well =
+            chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'));
+        if !starts_well || !rest_well || input.len() > 32 {
+            return invalid(format!(
+                "'{}' is not accepted; {RULE}",
+                input.escape_debug()
+            ));
+        }
+        Ok(SystemUser(input.to_string()))
+    }
+}
+
+/// The bcrypt work factor of the stored hash (4 to 31; each step doubles the work).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BcryptCost(u32);
+
+impl BcryptCost {
+    pub fn get(self) -> u32 {
+        self.0
+    }
+    pub const fn new_const(cost: u32) -> BcryptCost {
+        assert!(cost >= 4 && cost <= 31);
+        BcryptCost(cost)
+    }
+}
+
+impl FromStr for BcryptCost {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        match input.parse::<u32>() {
+            Ok(cost @ 4..=31) => Ok(BcryptCost(cost)),
+            _ => invalid(format!(
+                "'{}' is not a bcrypt cost; give a whole number from 4 to 31",
+                input.escape_debug()
+            )),
+        }
+    }
+}
+
+/// A version number as nginx and OpenSSL print it (`1.22.1`, `3.0.2`); missing parts are 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(pub u32, pub u32, pub u32);
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+impl FromStr for Version {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        let refuse = || {
+            Invalid(format!(
+                "'{}' is not a version; give numbers such as 1.22.1",
+                input.escape_debug()
+            ))
+        };
+        let mut parts = input.split('.');
+        let mut next = |required: bool| -> Result<u32, Invalid> {
+            match parts.next() {
+                None if !required => Ok(0),
+                // OpenSSL's letter releases (1.1.1w) compare by their number.
+                Some(part) => part
+                    .trim_end_matches(|c: char| c.is_ascii_lowercase())
+                    .parse()
+                    .map_err(|_| refuse()),
+                None => Err(refuse()),
+            }
+        };
+        let version = Version(next(true)?, next(false)?, next(false)?);
+        if parts.next().is_some() {
+            return Err(refuse());
+        }
+        Ok(version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused<T: FromStr<Err = Invalid> + fmt::Debug>(input: &str) -> String {
+        match input.parse::<T>() {
+            Ok(value) => panic!("{input:?} was accepted as {value:?}"),
+            Err(Invalid(why)) => why,
+        }
+    }
+
+    #[test]
+    fn domain_accepts_dns_names_and_lowercases_them() {
+        assert_eq!(
+            "Prom-1.Example.COM".parse::<Domain>().unwrap(),
+            Domain::Dns("prom-1.example.com".into())
+        );
+        assert_eq!(
+            "localhost".parse::<Domain>().unwrap(),
+            Domain::Dns("localhost".into())
+        );
+        assert_eq!(
+            "xn--bcher-kva.example"
+                .parse::<Domain>()
+                .unwrap()
+                .to_string(),
+            "xn--bcher-kva.example"
+        );
+    }
+
+    #[test]
+    fn domain_accepts_ip_addresses_with_or_without_brackets() {
+        let v4: Domain = "192.0.2.7".parse().unwrap();
+        assert!(v4.is_ip());
+        assert_eq!(v4.url_host(), "192.0.2.7");
+        let v6: Domain = "[2001:db8::1]".parse().unwrap();
+        assert_eq!(v6.url_host(), "[2001:db8::1]");
+        assert_eq!(v6.file_stem(), "2001-db8--1");
+        assert_eq!("2001:db8::1".parse::<Domain>().unwrap(), v6);
+    }
+
+    #[test]
+    fn domain_refuses_what_could_break_a_config_or_a_certificate() {
+        for bad in [
+            "",
+            "example.com;",
+            "example.com; return 200",
+            "exa mple.com",
+            "example.com\n",
+            "ex{ample}.com",
+            "example.com\"",
+            "$host",
+            "a..b",
+            ".example.com",
+            "example.com.",
+            "-a.example.com",
+            "a-.example.com",
+            "*.example.com",
+            "exa_mple.com",
+            "bücher.example",
+            "ехample.com", // Cyrillic 'е'
+            "256.1.1.1",
+            "0.0.0.0",
+            "::",
+            "a\0b",
+        ] {
+            refused::<Domain>(bad);
+        }
+        let long_label = format!("{}.com", "a".repeat(64));
+        assert!(refused::<Domain>(&long_label).contains("at most 63"));
+        let long_name = vec!["a".repeat(63); 5].join(".");
+        assert!(refused::<Domain>(&long_name).contains("253"));
+    }
+
+    #[test]
+    fn domain_refusal_for_non_ascii_points_to_the_ascii_form() {
+        assert!(refused::<Domain>("bücher.example").contains("xn--"));
+    }
+
+    #[test]
+    fn port_is_between_1_and_65535() {
+        assert_eq!("443".parse::<Port>().unwrap().get(), 443);
+        assert_eq!("65535".parse::<Port>().unwrap().get(), 65535);
+        for bad in ["0", "65536", "-1", "", "80;", " 80", "0x50", "1e3"] {
+            refused::<Port>(bad);
+        }
+    }
+
+    #[test]
+    fn redirect_port_zero_means_none() {
+        assert_eq!("0".parse::<RedirectPort>().unwrap(), RedirectPort(None));
+        assert_eq!(
+            "8080".parse::<RedirectPort>().unwrap(),
+            RedirectPort(Some(Port(8080)))
+        );
+        refused::<RedirectPort>("70000");
+    }
+
+    #[test]
+    fn prefix_is_normalised_so_slashes_pair_up() {
+        for (input, normal, slashed) in [
+            ("/prometheus", "/prometheus", "/prometheus/"),
+            ("prometheus", "/prometheus", "/prometheus/"),
+            ("/prometheus/", "/prometheus", "/prometheus/"),
+            ("/monitoring/prom", "/monitoring/prom", "/monitoring/prom/"),
+            ("/", "/", "/"),
+            ("///", "/", "/"),
+            ("/a.b~c_d-e", "/a.b~c_d-e", "/a.b~c_d-e/"),
+        ] {
+            let prefix: UrlPrefix = input.parse().unwrap();
+            assert_eq!(prefix.as_str(), normal, "{input}");
+            assert_eq!(prefix.with_slash(), slashed, "{input}");
+        }
+        assert!("/".parse::<UrlPrefix>().unwrap().is_root());
+    }
+
+    #[test]
+    fn prefix_refuses_tricks_and_directive_characters() {
+        for bad in [
+            "",
+            "/a//b",
+            "/a/../b",
+            "/..",
+            "/./a",
+            "/prom%2e%2e",
+            "/prom etheus",
+            "/prom;",
+            "/prom{",
+            "/prom}",
+            "/prom\"",
+            "/prom'",
+            "/prom$x",
+            "/prom#x",
+            "/prom?x",
+            "/prom\\x",
+            "/prom\nx",
+            "/prom\0",
+            "/prométheus",
+        ] {
+            refused::<UrlPrefix>(bad);
+        }
+        assert!(refused::<UrlPrefix>("/a%20b").contains("percent"));
+        refused::<UrlPrefix>(&format!("/{}", "a".repeat(200)));
+    }
+
+    #[test]
+    fn user_name_refuses_colon_and_control_characters() {
+        assert_eq!(
+            "grafana.reader@example.com"
+                .parse::<UserName>()
+                .unwrap()
+                .as_str(),
+            "grafana.reader@example.com"
+        );
+        assert!(refused::<UserName>("ad:min").contains("':'"));
+        for bad in [
+            "", "ad min", "admin\n", "admin\t", "-admin", "admïn", "a\"b", "a;b", "a$b", "a\0",
+        ] {
+            refused::<UserName>(bad);
+        }
+        refused::<UserName>(&"a".repeat(65));
+    }
+
+    #[test]
+    fn realm_refuses_quotes_newlines_and_variables() {
+        assert_eq!(
+            "Prometheus on prod-1 (EU)"
+                .parse::<Realm>()
+                .unwrap()
+                .as_str(),
+            "Prometheus on prod-1 (EU)"
+        );
+        for bad in [
+            "",
+            "a\"b",
+            "a\nb",
+            "a\\b",
+            "$remote_user",
+            "a\rb",
+            "é",
+            " lead",
+            "trail ",
+            "a\tb",
+        ] {
+            refused::<Realm>(bad);
+        }
+    }
+
+    #[test]
+    fn upstream_takes_host_and_port() {
+        assert_eq!(
+            "127.0.0.1:9090".parse::<Upstream>().unwrap(),
+            Upstream::loopback(9090)
+        );
+        assert_eq!(
+            "[::1]:9090".parse::<Upstream>().unwrap().to_string(),
+            "[::1]:9090"
+        );
+        assert!(
+            "localhost:9090"
+                .parse::<Upstream>()
+                .unwrap()
+                .is_localhost_name()
+        );
+        for bad in [
+            "127.0.0.1",
+            "::1:9090",
+            "127.0.0.1:0",
+            "127.0.0.1:9090;",
+            "host name:9090",
+            "127.0.0.1:9090/x",
+            ":9090",
+        ] {
+            refused::<Upstream>(bad);
+        }
+    }
+
+    #[test]
+    fn conf_dir_is_absolute_clean_and_normalised() {
+        assert_eq!(
+            "/etc/nginx/"
+                .parse::<ServerPath>()
+                .unwrap()
+                .join(".htpasswd"),
+            "/etc/nginx/.htpasswd"
+        );
+        assert_eq!(
+            "//etc/./nginx".parse::<ServerPath>().unwrap().to_string(),
+            "/etc/nginx"
+        );
+        for bad in [
+            "etc/nginx",
+            "/etc/../root",
+            "/etc/ng inx",
+            "/etc/nginx;",
+            "/etc/{x}",
+            "/etc/$x",
+            "/etc/\"x",
+            "/etc/#x",
+            "/etc/x\n",
+            "",
+        ] {
+            refused::<ServerPath>(bad);
+        }
+    }
+
+    #[test]
+    fn validity_days_are_bounded() {
+        assert_eq!("30".parse::<ValidityDays>().unwrap().get(), 30);
+        assert_eq!(ValidityDays::DEFAULT.get(), 397);
+        for bad in ["0", "826", "-5", "x"] {
+            refused::<ValidityDays>(bad);
+        }
+    }
+
+    #[test]
+    fn system_user_follows_unix_rules() {
+        for good in ["www-data", "nginx", "nobody", "_nginx"] {
+            good.parse::<SystemUser>().unwrap();
+        }
+        for bad in ["", "Root", "www data", "1user", "a;b", &"a".repeat(33)] {
+            refused::<SystemUser>(bad);
+        }
+    }
+
+    #[test]
+    fn versions_compare_numerically() {
+        let v: Version = "1.22.1".parse().unwrap();
+        assert!(v < "1.23.2".parse().unwrap());
+        assert!("1.25.10".parse::<Version>().unwrap() > "1.25.9".parse().unwrap());
+        assert_eq!("3.5".parse::<Version>().unwrap(), Version(3, 5, 0));
+        assert_eq!("1.1.1w".parse::<Version>().unwrap(), Version(1, 1, 1));
+        refused::<Version>("1.x");
+        refused::<Version>("1.2.3.4");
+    }
+
+    #[test]
+    fn bcrypt_cost_is_between_4_and_31() {
+        assert_eq!("5".parse::<BcryptCost>().unwrap().get(), 5);
+        refused::<BcryptCost>("3");
+        refused::<BcryptCost>("32");
+    }
+}

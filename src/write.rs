@@ -1,0 +1,478 @@
+//! The writer: the only module that creates, replaces or changes files (`clippy.toml` fences
+//! `std::fs::write` and friends out of the rest of the crate).
+//!
+//! It checks every target before writing any (existing files without `--force`, symbolic links,
+//! folders in the way are all reported at once and nothing is written), then writes each file to
+//! a temporary name beside it, created with its final permission bits or narrower, syncs it and
+//! renames it into place: an interrupted run leaves the old file or the new one, never half of
+//! one. A replaced file is kept as a backup. It must not decide what the files contain.
+
+#![allow(clippy::disallowed_methods)] // the one module allowed to write files
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::plan::{Artifact, Plan};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Replace files that exist.
+    pub force: bool,
+    /// Keep each replaced file as `NAME.bak` (off only for promsetup's own state files).
+    pub backups: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Created,
+    /// Replaced; the previous file is kept at `backup` when backups were asked for.
+    Replaced {
+        backup: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub path: PathBuf,
+    pub mode: u32,
+    pub status: Status,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub files: Vec<Written>,
+    /// Things the user must fix by hand (a group that does not exist here, say).
+    pub warnings: Vec<String>,
+}
+
+/// Why a target cannot be written; several are reported together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Obstacle {
+    Exists(PathBuf),
+    Symlink(PathBuf),
+    NotAFile(PathBuf),
+    NotAFolder(PathBuf),
+}
+
+impl std::fmt::Display for Obstacle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Obstacle::Exists(p) => write!(f, "{} already exists", p.display()),
+            Obstacle::Symlink(p) => write!(
+                f,
+                "{} is a symbolic link; promsetup does not write through links",
+                p.display()
+            ),
+            Obstacle::NotAFile(p) => write!(f, "{} exists and is not a file", p.display()),
+            Obstacle::NotAFolder(p) => write!(f, "{} exists and is not a folder", p.display()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("nothing was written:\n{}{}", list(.obstacles), hint(.obstacles))]
+    Obstacles { obstacles: Vec<Obstacle> },
+    #[error("cannot {action} {}: {source}", .path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+}
+
+fn list(obstacles: &[Obstacle]) -> String {
+    obstacles.iter().map(|o| format!("  {o}\n")).collect()
+}
+
+fn hint(obstacles: &[Obstacle]) -> &'static str {
+    if obstacles.iter().all(|o| matches!(o, Obstacle::Exists(_))) {
+        "Use --force to replace them (each is kept as a backup), or --out for another folder."
+    } else {
+        "Move them out of the way, or choose another folder with --out."
+    }
+}
+
+fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> WriteError + 'a {
+    move |source| WriteError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes every file of the plan into `out_dir`, or nothing when any target is in the way.
+pub fn apply(plan: &Plan, out_dir: &Path, policy: Policy) -> Result<Report, WriteError> {
+    let obstacles = survey(plan, out_dir, policy)?;
+    if !obstacles.is_empty() {
+        return Err(WriteError::Obstacles { obstacles });
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(out_dir)
+        .map_err(io_error("create the folder", out_dir))?;
+
+    let mut report = Report::default();
+    for artifact in &plan.artifacts {
+        let path = out_dir.join(&artifact.file_name);
+        let existed = fs::symlink_metadata(&path).is_ok();
+        let temporary = write_temporary(artifact, out_dir, &mut report.warnings)?;
+        let status = if existed && !policy.backups {
+            Status::Replaced { backup: None }
+        } else if existed {
+            match keep_backup(&path) {
+                Ok(backup) => Status::Replaced {
+                    backup: Some(backup),
+                },
+                Err(error) => {
+                    let _ = fs::remove_file(&temporary);
+                    return Err(error);
+                }
+            }
+        } else {
+            Status::Created
+        };
+        if let Err(source) = fs::rename(&temporary, &path) {
+            let _ = fs::remove_file(&temporary);
+            return Err(WriteError::Io {
+                action: "move into place",
+                path,
+                source,
+            });
+        }
+        report.files.push(Written {
+            path,
+            mode: artifact.mode,
+            status,
+        });
+    }
+    // The renames are durable only once the folder itself is synced.
+    if let Ok(folder) = File::open(out_dir) {
+        let _ = folder.sync_all();
+    }
+    Ok(report)
+}
+
+/// Removes one of promsetup's own state files (the remembered answers); a missing file is fine.
+pub fn remove_state_file(path: &Path) -> Result<bool, WriteError> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(io_error("delete", path)(error)),
+    }
+}
+
+/// Every reason the plan cannot be written as asked, found before anything is written.
+fn survey(plan: &Plan, out_dir: &Path, policy: Policy) -> Result<Vec<Obstacle>, WriteError> {
+    match fs::metadata(out_dir) {
+        Ok(meta) if !meta.is_dir() => return Ok(vec![Obstacle::NotAFolder(out_dir.to_path_buf())]),
+        Ok(_) => {}
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(io_error("read", out_dir)(error)),
+    }
+    let mut obstacles = Vec::new();
+    for artifact in &plan.artifacts {
+        let path = out_dir.join(&artifact.file_name);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => obstacles.push(Obstacle::Symlink(path)),
+            Ok(meta) if !meta.is_file() => obstacles.push(Obstacle::NotAFile(path)),
+            Ok(_) if !policy.force => obstacles.push(Obstacle::Exists(path)),
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(error) => return Err(io_error("read", &path)(error)),
+        }
+    }
+    Ok(obstacles)
+}
+
+/// Writes the contents to a new temporary file beside the target, with the exact mode and group,
+/// synced to disk. The file is never readable by more people than the final one.
+fn write_temporary(
+    artifact: &Artifact,
+    out_dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<PathBuf, WriteError> {
+    let temporary = out_dir.join(format!(
+        ".{}.promsetup-{}.tmp",
+        artifact.file_name,
+        std::process::id()
+    ));
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(artifact.mode)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(&temporary)
+        .map_err(io_error("create", &temporary))?;
+    let result = (|| {
+        if let Some(account) = &artifact.group_of {
+            if let Some(warning) = share_with_group(&file, account.as_str(), &artifact.file_name) {
+                warnings.push(warning);
+            }
+        }
+        // The umask may have narrowed the mode at creation; set it exactly.
+        file.set_permissions(fs::Permissions::from_mode(artifact.mode))?;
+        file.write_all(&artifact.contents)?;
+        file.sync_all()
+    })();
+    if let Err(source) = result {
+        drop(file);
+        let _ = fs::remove_file(&temporary);
+        return Err(WriteError::Io {
+            action: "write",
+            path: temporary,
+            source,
+        });
+    }
+    Ok(temporary)
+}
+
+/// Gives the file to the primary group of `account` (nginx's worker user), so that a 0640 file
+/// is readable by it. Returns a warning instead of failing: the bundle is still right, and the
+/// next steps install it with the right group.
+fn share_with_group(file: &File, account: &str, file_name: &str) -> Option<String> {
+    let user = match nix::unistd::User::from_name(account) {
+        Ok(Some(user)) => user,
+        _ => {
+            return Some(format!(
+                "there is no account '{account}' on this machine, so {file_name} keeps your \
+                 group; on the server, give it the group of nginx's worker user (chgrp) or \
+                 nginx will answer 500"
+            ));
+        }
+    };
+    match std::os::unix::fs::fchown(file, None, Some(user.gid.as_raw())) {
+        Ok(()) => None,
+        Err(_) => Some(format!(
+            "could not give {file_name} to the group of '{account}' (that needs root); nginx's \
+             workers run as '{account}' and will answer 500 until it can read the file: \
+             chgrp {} {file_name}",
+            user.gid
+        )),
+    }
+}
+
+/// Keeps the file at `path` as `NAME.bak` (or `NAME.bak.1`, `.2`, ...), as a hard link so the
+/// backup keeps the original's owner and mode (a key stays 0600).
+fn keep_backup(path: &Path) -> Result<PathBuf, WriteError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let folder = path.parent().unwrap_or(Path::new("."));
+    for attempt in 0..1000 {
+        let backup = folder.join(if attempt == 0 {
+            format!("{name}.bak")
+        } else {
+            format!("{name}.bak.{attempt}")
+        });
+        match fs::hard_link(path, &backup) {
+            Ok(()) => return Ok(backup),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(error) => return Err(io_error("keep a backup of", path)(error)),
+        }
+    }
+    Err(WriteError::Io {
+        action: "find a free backup name for",
+        path: path.to_path_buf(),
+        source: io::Error::other("1000 backups exist already"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+    use zeroize::Zeroizing;
+
+    fn artifact(name: &str, contents: &str, mode: u32) -> Artifact {
+        Artifact {
+            file_name: name.into(),
+            contents: Zeroizing::new(contents.as_bytes().to_vec()),
+            mode,
+            group_of: None,
+        }
+    }
+
+    fn plan_of(artifacts: Vec<Artifact>) -> Plan {
+        Plan {
+            artifacts,
+            flags: vec![],
+            certificate_not_after: None,
+            password_file: None,
+        }
+    }
+
+    fn mode_of(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().mode() & 0o7777
+    }
+
+    #[test]
+    fn writes_every_file_with_its_exact_mode_even_under_a_strict_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("bundle");
+        let plan = plan_of(vec![
+            artifact("a.conf", "a\n", 0o644),
+            artifact("b.key", "secret\n", 0o600),
+        ]);
+        let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+        let result = apply(
+            &plan,
+            &out,
+            Policy {
+                force: false,
+                backups: true,
+            },
+        );
+        nix::sys::stat::umask(old);
+        let report = result.unwrap();
+        assert_eq!(report.files.len(), 2);
+        assert!(report.files.iter().all(|f| f.status == Status::Created));
+        assert_eq!(fs::read_to_string(out.join("a.conf")).unwrap(), "a\n");
+        assert_eq!(mode_of(&out.join("a.conf")), 0o644);
+        assert_eq!(mode_of(&out.join("b.key")), 0o600);
+        // No temporary file is left behind.
+        let names: Vec<_> = fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn existing_files_are_all_reported_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.conf"), "mine").unwrap();
+        fs::write(dir.path().join("c.conf"), "mine too").unwrap();
+        let plan = plan_of(vec![
+            artifact("a.conf", "new", 0o644),
+            artifact("b.conf", "new", 0o644),
+            artifact("c.conf", "new", 0o644),
+        ]);
+        let err = apply(
+            &plan,
+            dir.path(),
+            Policy {
+                force: false,
+                backups: true,
+            },
+        )
+        .unwrap_err();
+        let WriteError::Obstacles { obstacles } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(obstacles.len(), 2);
+        assert!(err.to_string().contains("--force"));
+        assert_eq!(
+            fs::read_to_string(dir.path().join("a.conf")).unwrap(),
+            "mine"
+        );
+        assert!(!dir.path().join("b.conf").exists());
+    }
+
+    #[test]
+    fn force_replaces_and_keeps_each_old_file_as_a_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("k.key");
+        fs::write(&target, "old key").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).unwrap();
+        let plan = plan_of(vec![artifact("k.key", "new key", 0o600)]);
+
+        let report = apply(
+            &plan,
+            dir.path(),
+            Policy {
+                force: true,
+                backups: true,
+            },
+        )
+        .unwrap();
+        let backup = dir.path().join("k.key.bak");
+        assert_eq!(
+            report.files[0].status,
+            Status::Replaced {
+                backup: Some(backup.clone())
+            }
+        );
+        assert_eq!(fs::read_to_string(&target).unwrap(), "new key");
+        assert_eq!(fs::read_to_string(&backup).unwrap(), "old key");
+        assert_eq!(mode_of(&backup), 0o600);
+
+        apply(
+            &plan,
+            dir.path(),
+            Policy {
+                force: true,
+                backups: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.path().join("k.key.bak.1")).unwrap(),
+            "new key"
+        );
+        assert_eq!(fs::read_to_string(&backup).unwrap(), "old key");
+    }
+
+    #[test]
+    fn a_symbolic_link_at_a_target_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        fs::write(&elsewhere, "precious").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, dir.path().join("a.conf")).unwrap();
+        let plan = plan_of(vec![artifact("a.conf", "new", 0o644)]);
+        for force in [false, true] {
+            let err = apply(
+                &plan,
+                dir.path(),
+                Policy {
+                    force,
+                    backups: true,
+                },
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("symbolic link"), "{err}");
+        }
+        assert_eq!(fs::read_to_string(&elsewhere).unwrap(), "precious");
+    }
+
+    #[test]
+    fn an_output_path_that_is_a_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_dir = dir.path().join("file");
+        fs::write(&not_a_dir, "x").unwrap();
+        let plan = plan_of(vec![artifact("a.conf", "new", 0o644)]);
+        let err = apply(
+            &plan,
+            &not_a_dir,
+            Policy {
+                force: true,
+                backups: true,
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("is not a folder"), "{err}");
+    }
+
+    #[test]
+    fn group_of_an_unknown_account_gives_a_warning_not_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut shared = artifact(".htpasswd", "u:h\n", 0o640);
+        shared.group_of = Some("no-such-account-x".parse().unwrap());
+        let report = apply(
+            &plan_of(vec![shared]),
+            dir.path(),
+            Policy {
+                force: false,
+                backups: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(report.warnings.len(), 1);
+        assert!(report.warnings[0].contains("no-such-account-x"));
+        assert_eq!(mode_of(&dir.path().join(".htpasswd")), 0o640);
+    }
+}
