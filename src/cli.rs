@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::secret::PasswordSource;
-use crate::setup::{Given, TlsChoice};
+use crate::setup::{Auth, Given, TlsChoice};
 use crate::values::{
     BcryptCost, Domain, Port, Realm, RedirectPort, ServerPath, SystemUser, Upstream, UrlPrefix,
     UserName, ValidityDays, Version,
@@ -60,6 +60,12 @@ pub struct Cli {
 
     #[command(flatten)]
     pub options: SetupArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AuthArg {
+    Nginx,
+    Prometheus,
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,12 +155,36 @@ pub struct SetupArgs {
     #[arg(long, value_name = "USER", global = true)]
     pub nginx_user: Option<SystemUser>,
 
-    /// bcrypt cost of the stored hash, 4 to 31 [default: 5]. nginx re-hashes the password on every
-    /// request and blocks its worker meanwhile: each step doubles that time (cost 5: ~2 ms, about
-    /// 7% of unauthenticated throughput; cost 12: ~250 ms, 3 requests/s). A long random password
-    /// makes a low cost safe.
+    /// bcrypt cost of the stored hash, 4 to 31 [default: 5 with --auth nginx, 12 when Prometheus
+    /// checks]. nginx re-hashes the password on every request and blocks its worker meanwhile:
+    /// each step doubles that time (cost 5: ~2 ms, about 7% of unauthenticated throughput; cost
+    /// 12: ~250 ms, 3 requests/s). A leaked .htpasswd at cost 5 is cheap to attack if the password
+    /// is weak: a long random password (the generated one) makes a low cost safe.
     #[arg(long, value_name = "COST", global = true)]
     pub bcrypt_cost: Option<BcryptCost>,
+
+    /// Who checks the password. nginx: from .htpasswd, on every request, blocking its worker
+    /// meanwhile, so the hash must be cheap (see --bcrypt-cost). prometheus: nginx still does TLS
+    /// and the prefix and passes the credentials on; Prometheus (2.24 or later) checks them from
+    /// the generated web.yml and caches the result, so a strong hash (cost 12) costs nothing after
+    /// the first request [default: nginx].
+    #[arg(long, value_name = "WHO", global = true)]
+    pub auth: Option<AuthArg>,
+
+    /// No nginx: Prometheus itself serves TLS and basic auth from web.yml, on --port
+    /// [default port: 9090]. For hosts without nginx; implies --auth prometheus.
+    #[arg(long, global = true)]
+    pub no_nginx: bool,
+
+    /// Folder Prometheus's files (web.yml, the self-scrape password) will live in on the server
+    /// [default: /etc/prometheus].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub prometheus_dir: Option<ServerPath>,
+
+    /// Account Prometheus runs as; it must read web.yml (and, with --no-nginx, the key)
+    /// [default: prometheus].
+    #[arg(long, value_name = "USER", global = true)]
+    pub prometheus_user: Option<SystemUser>,
 
     /// nginx version the configuration is for [default: that of `nginx -V` here, else 1.22.1].
     #[arg(long, value_name = "VERSION", global = true)]
@@ -209,6 +239,13 @@ impl SetupArgs {
             bind: self.bind,
             nginx_user: self.nginx_user.clone(),
             bcrypt_cost: self.bcrypt_cost,
+            auth: self.auth.map(|auth| match auth {
+                AuthArg::Nginx => Auth::Nginx,
+                AuthArg::Prometheus => Auth::Prometheus,
+            }),
+            no_nginx: self.no_nginx,
+            prometheus_dir: self.prometheus_dir.clone(),
+            prometheus_user: self.prometheus_user.clone(),
             nginx_version: self.nginx_version,
             openssl_version: self.openssl_version,
             force: self.force,
@@ -271,10 +308,28 @@ pub fn non_interactive_command(given: &Given) -> String {
         "openssl-version",
         given.openssl_version.map(|v| v.to_string()),
     );
+    flag(
+        "auth",
+        given.auth.map(|auth| match auth {
+            Auth::Nginx => "nginx".to_string(),
+            Auth::Prometheus => "prometheus".to_string(),
+        }),
+    );
+    flag(
+        "prometheus-dir",
+        given.prometheus_dir.as_ref().map(|d| d.to_string()),
+    );
+    flag(
+        "prometheus-user",
+        given.prometheus_user.as_ref().map(|u| u.to_string()),
+    );
     match &given.password {
         Some(PasswordSource::File(path)) => flag("password-file", Some(path.display().to_string())),
         Some(PasswordSource::Stdin) | None => words.push("--password-stdin".into()),
         Some(_) => {}
+    }
+    if given.no_nginx {
+        words.push("--no-nginx".into());
     }
     if given.tls == Some(TlsChoice::Off) {
         words.push("--no-tls".into());

@@ -9,16 +9,35 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::secret::Password;
-use crate::setup::{PROXY_READ_TIMEOUT_SECONDS, Setup, Tls};
+use crate::setup::{Auth, PROXY_READ_TIMEOUT_SECONDS, Setup, Tls, Topology};
 use crate::templates::{self, RenderError, Templates};
 use crate::tls::{self, CertificateError};
-use crate::values::{Domain, SystemUser};
+use crate::values::{Domain, ServerPath, SystemUser};
 
 pub const NGINX_CONF_FILE: &str = "nginx.conf";
 pub const HTPASSWD_FILE: &str = ".htpasswd";
 pub const FLAGS_FILE: &str = "prometheus.flags";
+pub const WEB_CONFIG_FILE: &str = "web.yml";
+/// The password of the account Prometheus's own self-scrape uses when Prometheus checks passwords.
+pub const SELF_SCRAPE_PASSWORD_FILE: &str = "self-scrape.password";
+/// The scrape job to put in prometheus.yml in place of the default self-scrape.
+pub const SCRAPE_SNIPPET_FILE: &str = "prometheus-scrape.yml";
+/// The account Prometheus's self-scrape signs in as: not the person's, whose password then
+/// never sits in a file on the server.
+pub const SELF_SCRAPE_USER: &str = "prometheus-self-scrape";
 /// Where a generated password is kept for the user, readable only by them.
 pub const PASSWORD_FILE: &str = "password.txt";
+
+/// Who besides root must read a file on the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Only its owner (root reads it: nginx's master reads the key).
+    Owner,
+    /// The group of this account (nginx's workers read `.htpasswd`, Prometheus `web.yml`).
+    GroupOf(SystemUser),
+    /// Owned by this account (Prometheus reads its key and self-scrape password as itself).
+    OwnedBy(SystemUser),
+}
 
 /// One file of the bundle.
 pub struct Artifact {
@@ -26,8 +45,10 @@ pub struct Artifact {
     pub contents: Zeroizing<Vec<u8>>,
     /// The exact permission bits; the writer creates the file with them (never wider first).
     pub mode: u32,
-    /// The file must be readable by this account's group (nginx's workers read `.htpasswd`).
-    pub group_of: Option<SystemUser>,
+    pub access: Access,
+    /// The folder it belongs in on the server, for the install steps; `None` for files that
+    /// stay with the user (the flags, the scrape snippet, a generated password).
+    pub server_dir: Option<ServerPath>,
 }
 
 impl std::fmt::Debug for Artifact {
@@ -37,7 +58,8 @@ impl std::fmt::Debug for Artifact {
             .field("file_name", &self.file_name)
             .field("bytes", &self.contents.len())
             .field("mode", &format_args!("{:04o}", self.mode))
-            .field("group_of", &self.group_of)
+            .field("access", &self.access)
+            .field("server_dir", &self.server_dir)
             .finish()
     }
 }
@@ -86,6 +108,8 @@ struct NginxValues {
     /// letters, digits and `-_.~`, of which only `.` means something to PCRE).
     prefix_pattern: String,
     location: String,
+    /// nginx checks the password; otherwise Prometheus does and nginx passes it on.
+    auth_by_nginx: bool,
     realm: String,
     htpasswd_path: String,
     upstream: String,
@@ -138,6 +162,7 @@ fn nginx_values(setup: &Setup) -> NginxValues {
         prefix: setup.prefix.to_string(),
         prefix_pattern: setup.prefix.as_str()[1..].replace('.', r"\."),
         location: setup.prefix.with_slash(),
+        auth_by_nginx: setup.topology == Topology::Proxied(Auth::Nginx),
         realm: setup.realm.to_string(),
         htpasswd_path: setup.conf_dir.join(HTPASSWD_FILE),
         upstream: setup.upstream.to_string(),
@@ -150,6 +175,69 @@ struct FlagValues<'a> {
     flags: &'a [String],
 }
 
+#[derive(Serialize)]
+struct TlsFiles {
+    certificate: String,
+    key: String,
+}
+
+/// `web.yml`: user names and paths are validated types, hashes are bcrypt's own alphabet, so
+/// double-quoted YAML needs no escaping.
+#[derive(Serialize)]
+struct WebConfigValues {
+    tls: Option<TlsFiles>,
+    users: Vec<(String, String)>,
+}
+
+#[derive(Serialize)]
+struct ScrapeValues {
+    scheme: &'static str,
+    metrics_path: String,
+    target: String,
+    server_name: Option<String>,
+    ca_file: Option<String>,
+    username: &'static str,
+    password_file: String,
+}
+
+/// The self-scrape job: behind nginx it scrapes Prometheus directly on its loopback address;
+/// alone, it goes through Prometheus's own TLS, trusting the bundle's certificate.
+fn scrape_values(setup: &Setup) -> ScrapeValues {
+    let alone = !setup.has_nginx();
+    let target = if alone {
+        match setup.bind {
+            Some(std::net::IpAddr::V6(ip)) if !ip.is_unspecified() => {
+                format!("[{ip}]:{}", setup.port)
+            }
+            Some(std::net::IpAddr::V4(ip)) if !ip.is_unspecified() => {
+                format!("{ip}:{}", setup.port)
+            }
+            _ => format!("127.0.0.1:{}", setup.port),
+        }
+    } else {
+        setup.upstream.to_string()
+    };
+    let tls = alone && setup.tls.is_on();
+    ScrapeValues {
+        scheme: if tls { "https" } else { "http" },
+        metrics_path: if alone {
+            format!("{}metrics", setup.prefix.with_slash())
+        } else {
+            "/metrics".into()
+        },
+        target,
+        server_name: tls.then(|| setup.domain.to_string()),
+        ca_file: match (&setup.tls, tls) {
+            (Tls::SelfSigned { .. }, true) => setup
+                .certificate_and_key_on_server()
+                .map(|(certificate, _)| certificate),
+            _ => None,
+        },
+        username: SELF_SCRAPE_USER,
+        password_file: setup.in_prometheus_dir(SELF_SCRAPE_PASSWORD_FILE),
+    }
+}
+
 /// Renders every file of the bundle. `store_password` puts the password in `password.txt`
 /// (0600): a non-interactive run does so when it generated the password, so the user can find it.
 pub fn plan(
@@ -159,58 +247,128 @@ pub fn plan(
     now: OffsetDateTime,
     templates: &Templates,
 ) -> Result<Plan, PlanError> {
-    let text = |name: &str, contents: String, mode: u32| Artifact {
+    let public = |name: &str, contents: String, server_dir: Option<&ServerPath>| Artifact {
         file_name: name.to_string(),
         contents: Zeroizing::new(contents.into_bytes()),
-        mode,
-        group_of: None,
+        mode: 0o644,
+        access: Access::Owner,
+        server_dir: server_dir.cloned(),
     };
+    let secret = |name: &str,
+                  contents: Zeroizing<Vec<u8>>,
+                  mode: u32,
+                  access: Access,
+                  server_dir: Option<&ServerPath>| Artifact {
+        file_name: name.to_string(),
+        contents,
+        mode,
+        access,
+        server_dir: server_dir.cloned(),
+    };
+    // Without nginx, the certificate and key are Prometheus's: they go in its folder.
+    let tls_dir = setup.tls_dir();
+    let web_config = setup
+        .prometheus_checks_passwords()
+        .then(|| setup.in_prometheus_dir(WEB_CONFIG_FILE));
+    let flags = setup.prometheus_flags(web_config.as_deref());
 
-    let flags = setup.prometheus_flags();
-    let mut artifacts = vec![
-        text(
+    let mut artifacts = Vec::new();
+    if setup.has_nginx() {
+        artifacts.push(public(
             NGINX_CONF_FILE,
             templates.render(templates::NGINX_CONF, &nginx_values(setup))?,
-            0o644,
-        ),
-        Artifact {
-            file_name: HTPASSWD_FILE.to_string(),
-            contents: Zeroizing::new(
-                format!(
-                    "{}:{}\n",
-                    setup.username,
-                    password.bcrypt(setup.bcrypt_cost)
-                )
-                .into_bytes(),
-            ),
-            mode: 0o640,
-            group_of: Some(setup.nginx_user.clone()),
-        },
-    ];
+            Some(&setup.conf_dir),
+        ));
+    }
+    if setup.topology == Topology::Proxied(Auth::Nginx) {
+        let line = format!(
+            "{}:{}\n",
+            setup.username,
+            password.bcrypt(setup.bcrypt_cost)
+        );
+        artifacts.push(secret(
+            HTPASSWD_FILE,
+            Zeroizing::new(line.into_bytes()),
+            0o640,
+            Access::GroupOf(setup.nginx_user.clone()),
+            Some(&setup.conf_dir),
+        ));
+    }
 
     let mut certificate_not_after = None;
     if let Tls::SelfSigned { days } = setup.tls {
         let pair = tls::self_signed(&setup.domain, days, now)?;
         certificate_not_after = Some(pair.not_after);
-        artifacts.push(text(
+        artifacts.push(public(
             &setup
                 .certificate_file()
                 .expect("TLS has a certificate file"),
             pair.certificate_pem,
-            0o644,
+            Some(tls_dir),
         ));
-        artifacts.push(Artifact {
-            file_name: setup.key_file().expect("TLS has a key file"),
-            contents: Zeroizing::new(pair.key_pem.as_bytes().to_vec()),
-            mode: 0o600,
-            group_of: None,
-        });
+        let key_access = if setup.has_nginx() {
+            Access::Owner
+        } else {
+            Access::OwnedBy(setup.prometheus_user.clone())
+        };
+        artifacts.push(secret(
+            &setup.key_file().expect("TLS has a key file"),
+            Zeroizing::new(pair.key_pem.as_bytes().to_vec()),
+            0o600,
+            key_access,
+            Some(tls_dir),
+        ));
     }
 
-    artifacts.push(text(
+    if setup.prometheus_checks_passwords() {
+        let self_scrape = Password::generate();
+        let values = WebConfigValues {
+            tls: (!setup.has_nginx())
+                .then(|| setup.certificate_and_key_on_server())
+                .flatten()
+                .map(|(certificate, key)| TlsFiles { certificate, key }),
+            users: vec![
+                (
+                    setup.username.to_string(),
+                    password.bcrypt(setup.bcrypt_cost),
+                ),
+                (
+                    SELF_SCRAPE_USER.to_string(),
+                    self_scrape.bcrypt(setup.bcrypt_cost),
+                ),
+            ],
+        };
+        artifacts.push(secret(
+            WEB_CONFIG_FILE,
+            Zeroizing::new(
+                templates
+                    .render(templates::WEB_CONFIG, &values)?
+                    .into_bytes(),
+            ),
+            0o640,
+            Access::GroupOf(setup.prometheus_user.clone()),
+            Some(&setup.prometheus_dir),
+        ));
+        let mut line = Zeroizing::new(self_scrape.expose().as_bytes().to_vec());
+        line.push(b'\n');
+        artifacts.push(secret(
+            SELF_SCRAPE_PASSWORD_FILE,
+            line,
+            0o600,
+            Access::OwnedBy(setup.prometheus_user.clone()),
+            Some(&setup.prometheus_dir),
+        ));
+        artifacts.push(public(
+            SCRAPE_SNIPPET_FILE,
+            templates.render(templates::SCRAPE_SNIPPET, &scrape_values(setup))?,
+            None,
+        ));
+    }
+
+    artifacts.push(public(
         FLAGS_FILE,
         templates.render(templates::PROMETHEUS_FLAGS, &FlagValues { flags: &flags })?,
-        0o644,
+        None,
     ));
 
     let password_file = store_password.then(|| PASSWORD_FILE.to_string());
@@ -218,12 +376,7 @@ pub fn plan(
         let mut contents = Zeroizing::new(Vec::with_capacity(password.len() + 1));
         contents.extend_from_slice(password.expose().as_bytes());
         contents.push(b'\n');
-        artifacts.push(Artifact {
-            file_name: PASSWORD_FILE.to_string(),
-            contents,
-            mode: 0o600,
-            group_of: None,
-        });
+        artifacts.push(secret(PASSWORD_FILE, contents, 0o600, Access::Owner, None));
     }
 
     Ok(Plan {
@@ -298,8 +451,8 @@ mod tests {
             ]
         );
         assert_eq!(
-            file(&plan, ".htpasswd").group_of.as_ref().unwrap().as_str(),
-            "www-data"
+            file(&plan, ".htpasswd").access,
+            Access::GroupOf("www-data".parse().unwrap())
         );
         assert!(plan.password_file.is_none());
         assert!(plan.certificate_not_after.is_some());
@@ -365,6 +518,89 @@ mod tests {
             "{conf}"
         );
         assert!(conf.contains("listen 80;"), "{conf}");
+    }
+
+    #[test]
+    fn prometheus_auth_writes_web_config_and_self_scrape_instead_of_htpasswd() {
+        let setup = setup_for(|g| g.auth = Some(Auth::Prometheus));
+        let plan = plan(
+            &setup,
+            &fixed_password(),
+            false,
+            now(),
+            &Templates::embedded(),
+        )
+        .unwrap();
+        let names: Vec<_> = plan
+            .artifacts
+            .iter()
+            .map(|a| a.file_name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                "nginx.conf",
+                "example.com.crt",
+                "example.com.key",
+                "web.yml",
+                "self-scrape.password",
+                "prometheus-scrape.yml",
+                "prometheus.flags",
+            ]
+        );
+        let web = text(&plan, "web.yml");
+        let hash_of = |user: &str| {
+            let line = web
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("\"{user}\":")))
+                .unwrap();
+            line.rsplit('"').nth(1).unwrap().to_string()
+        };
+        assert!(hash_of("admin").starts_with("$2y$12$"));
+        assert!(bcrypt::verify("correct horse", &hash_of("admin")).unwrap());
+        let self_scrape = text(&plan, "self-scrape.password");
+        assert!(bcrypt::verify(self_scrape.trim_end(), &hash_of(SELF_SCRAPE_USER)).unwrap());
+        assert_eq!(
+            file(&plan, "self-scrape.password").access,
+            Access::OwnedBy("prometheus".parse().unwrap())
+        );
+        assert!(!web.contains("tls_server_config"));
+        let conf = text(&plan, "nginx.conf");
+        assert!(!conf.contains("auth_basic") && !conf.contains("Authorization"));
+        assert!(
+            text(&plan, "prometheus.flags").contains("--web.config.file=/etc/prometheus/web.yml")
+        );
+    }
+
+    #[test]
+    fn without_nginx_prometheus_gets_the_key_and_tls_in_web_config() {
+        let setup = setup_for(|g| g.no_nginx = true);
+        let plan = plan(
+            &setup,
+            &fixed_password(),
+            false,
+            now(),
+            &Templates::embedded(),
+        )
+        .unwrap();
+        assert!(plan.artifacts.iter().all(|a| a.file_name != "nginx.conf"));
+        let key = file(&plan, "example.com.key");
+        assert_eq!(key.access, Access::OwnedBy("prometheus".parse().unwrap()));
+        assert_eq!(
+            key.server_dir.as_ref().unwrap().to_string(),
+            "/etc/prometheus"
+        );
+        let web = text(&plan, "web.yml");
+        assert!(
+            web.contains("cert_file: \"/etc/prometheus/example.com.crt\""),
+            "{web}"
+        );
+        assert!(web.contains("min_version: TLS12"));
+        let scrape = text(&plan, "prometheus-scrape.yml");
+        assert!(
+            scrape.contains("scheme: https") && scrape.contains("/prometheus/metrics"),
+            "{scrape}"
+        );
     }
 
     #[test]

@@ -4,11 +4,9 @@
 //! It turns a `Setup`, a `Plan` and the writer's `Report` into text. It must not write files or
 //! show any secret: it knows where a generated password is stored, never the password.
 
-use std::path::Path;
-
 use serde::Serialize;
 
-use crate::plan::{FLAGS_FILE, PASSWORD_FILE, Plan};
+use crate::plan::{Access, PASSWORD_FILE, Plan, SCRAPE_SNIPPET_FILE, WEB_CONFIG_FILE};
 use crate::setup::Setup;
 use crate::templates::{self, RenderError, Templates};
 use crate::write::{self, Status};
@@ -47,15 +45,52 @@ pub fn files_written(report: &write::Report) -> String {
     text
 }
 
+/// `install` lines that put each server file in its folder with its mode, owner and group.
+/// Nothing to install for a folder that is the output folder itself.
+fn install_lines(setup: &Setup, plan: &Plan, out: &str) -> Vec<String> {
+    let out_real = std::fs::canonicalize(&setup.out_dir).ok();
+    let mut folders: Vec<String> = Vec::new();
+    let mut files = Vec::new();
+    for artifact in &plan.artifacts {
+        let Some(dir) = &artifact.server_dir else {
+            continue;
+        };
+        if out_real.as_deref() == Some(dir.path()) {
+            continue;
+        }
+        if !folders.contains(&dir.to_string()) {
+            folders.push(dir.to_string());
+        }
+        let owner = match &artifact.access {
+            Access::Owner => String::new(),
+            Access::GroupOf(account) => format!(" -g {account}"),
+            Access::OwnedBy(account) => format!(" -o {account} -g {account}"),
+        };
+        files.push(format!(
+            "install --backup=numbered -m {:04o}{owner} {out}/{name} {dir}/{name}",
+            artifact.mode,
+            name = shell_quote(&artifact.file_name),
+        ));
+    }
+    folders
+        .iter()
+        .map(|dir| format!("install -d -m 0755 {dir}"))
+        .chain(files)
+        .collect()
+}
+
 #[derive(Serialize)]
 struct NextStepValues {
     out: String,
     conf_dir: String,
+    nginx: bool,
+    web_config: Option<String>,
+    scrape_snippet: Option<&'static str>,
     flags: Vec<String>,
     install: Vec<String>,
     password_file: Option<&'static str>,
     username: String,
-    realm: String,
+    realm: Option<String>,
     url: String,
     ca: String,
     resolve: String,
@@ -70,30 +105,6 @@ pub fn next_steps(
     templates: &Templates,
 ) -> Result<String, RenderError> {
     let out = shell_quote(&setup.out_dir.display().to_string());
-    let conf_dir = setup.conf_dir.to_string();
-    let same_folder =
-        std::fs::canonicalize(&setup.out_dir).is_ok_and(|real| real == Path::new(&conf_dir));
-    let install = if same_folder {
-        Vec::new()
-    } else {
-        plan.artifacts
-            .iter()
-            .filter(|a| a.file_name != FLAGS_FILE && a.file_name != PASSWORD_FILE)
-            .map(|a| {
-                let group = a
-                    .group_of
-                    .as_ref()
-                    .map(|account| format!(" -g {account}"))
-                    .unwrap_or_default();
-                format!(
-                    "install --backup=numbered -m {:04o}{group} {out}/{name} {conf_dir}/{name}",
-                    a.mode,
-                    name = shell_quote(&a.file_name),
-                )
-            })
-            .collect()
-    };
-    let tls = setup.tls.is_on();
     let certificate_file = setup.certificate_file();
     let ca = certificate_file
         .as_ref()
@@ -105,18 +116,23 @@ pub fn next_steps(
         }
         crate::values::Domain::Ip(_) => String::new(),
     };
+    let checks_in_prometheus = setup.prometheus_checks_passwords();
     let values = NextStepValues {
+        install: install_lines(setup, plan, &out),
         out,
-        conf_dir,
+        conf_dir: setup.conf_dir.to_string(),
+        nginx: setup.has_nginx(),
+        web_config: checks_in_prometheus.then(|| setup.in_prometheus_dir(WEB_CONFIG_FILE)),
+        scrape_snippet: checks_in_prometheus.then_some(SCRAPE_SNIPPET_FILE),
         flags: plan.flags.clone(),
-        install,
         password_file: plan.password_file.as_ref().map(|_| PASSWORD_FILE),
         username: setup.username.to_string(),
-        realm: setup.realm.to_string(),
+        // Prometheus alone answers 401 with a bare `Basic` challenge, no realm (FACTS 7).
+        realm: setup.has_nginx().then(|| setup.realm.to_string()),
         url: setup.external_url(),
         ca,
         resolve,
-        tls,
+        tls: setup.tls.is_on(),
         certificate_file,
     };
     templates.render(templates::NEXT_STEPS, &values)

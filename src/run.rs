@@ -12,11 +12,11 @@ use zeroize::Zeroizing;
 
 use crate::answers::{self, Answers};
 use crate::cli::{self, Cli, Command};
-use crate::plan::{Artifact, Plan, PlanError};
+use crate::plan::{Access, Artifact, Plan, PlanError};
 use crate::prompt::{self, Interrupted, Prompter};
 use crate::provided_cert::{self, Refused};
 use crate::secret::{self, ObtainedPassword, PASSWORD_ENV, PasswordError};
-use crate::setup::{self, Given, HostFacts, Setup, SetupError, Tls};
+use crate::setup::{self, Auth, Given, HostFacts, Setup, SetupError, Tls, Topology};
 use crate::templates::{RenderError, Templates};
 use crate::write::{self, WriteError};
 use crate::{plan, report, wizard};
@@ -131,6 +131,9 @@ fn run_non_interactive(
         backups: true,
     };
     let written = write::apply(&plan, &setup.out_dir, policy)?;
+    if let Some(warning) = weak_password_warning(&setup, &obtained) {
+        let _ = writeln!(streams.err, "warning: {warning}");
+    }
     print_result(
         &setup,
         &plan,
@@ -187,6 +190,9 @@ fn run_wizard(
         backups: true,
     };
     let written = write::apply(&plan, &setup.out_dir, policy)?;
+    if let Some(warning) = weak_password_warning(&setup, &obtained) {
+        let _ = writeln!(streams.err, "warning: {warning}");
+    }
     print_result(
         &setup,
         &plan,
@@ -221,6 +227,24 @@ fn make_plan(
         OffsetDateTime::now_utc(),
         templates,
     )?)
+}
+
+/// nginx hashes the password on every request, so its cost is kept low; that is safe for a
+/// long random password, not for a short typed one (FACTS 2).
+fn weak_password_warning(setup: &Setup, obtained: &ObtainedPassword) -> Option<String> {
+    const SHORT: usize = 16;
+    const LOW_COST: u32 = 10;
+    let low =
+        setup.topology == Topology::Proxied(Auth::Nginx) && setup.bcrypt_cost.get() < LOW_COST;
+    (low && !obtained.generated && obtained.password.len() < SHORT).then(|| {
+        format!(
+            "the password is {} characters and the bcrypt cost {}: a leaked .htpasswd would be \
+             cheap to attack. Use a long random password (leave it out to have one generated), \
+             or --auth prometheus, which affords cost 12",
+            obtained.password.len(),
+            setup.bcrypt_cost.get()
+        )
+    })
 }
 
 fn print_result(
@@ -266,7 +290,8 @@ fn remember(setup: &Setup, err: &mut dyn Write) {
             file_name: name.to_string_lossy().into_owned(),
             contents: Zeroizing::new(Answers::from_setup(setup).to_toml().into_bytes()),
             mode: 0o600,
-            group_of: None,
+            access: Access::Owner,
+            server_dir: None,
         }],
         flags: Vec::new(),
         certificate_not_after: None,

@@ -29,6 +29,15 @@ pub const DEFAULT_REDIRECT_PORT: u16 = 80;
 /// nginx checks the hash on every request (FACTS 2): cost 5 is what `htpasswd -B` writes and keeps
 /// nginx at about 7% of its unauthenticated throughput; each step up halves that.
 pub const DEFAULT_BCRYPT_COST: BcryptCost = BcryptCost::new_const(5);
+/// Prometheus caches a verified password (FACTS 2), so a strong hash costs one slow request.
+pub const DEFAULT_PROMETHEUS_BCRYPT_COST: BcryptCost = BcryptCost::new_const(12);
+/// Below this a leaked `web.yml` is cheap to attack, and with Prometheus checking there is no
+/// throughput to win by going lower.
+pub const MIN_PROMETHEUS_BCRYPT_COST: u32 = 10;
+pub const DEFAULT_PROMETHEUS_DIR: &str = "/etc/prometheus";
+pub const DEFAULT_PROMETHEUS_ACCOUNT: &str = "prometheus";
+/// Without nginx, Prometheus cannot bind a privileged port as its own user: keep its usual one.
+pub const DEFAULT_ALONE_PORT: u16 = 9090;
 /// Above Prometheus's default `--query.timeout` of 2 minutes, so nginx never cuts a query that
 /// Prometheus would still answer.
 pub const PROXY_READ_TIMEOUT_SECONDS: u32 = 150;
@@ -52,6 +61,10 @@ pub struct Given {
     pub bind: Option<IpAddr>,
     pub nginx_user: Option<SystemUser>,
     pub bcrypt_cost: Option<BcryptCost>,
+    pub auth: Option<Auth>,
+    pub no_nginx: bool,
+    pub prometheus_dir: Option<ServerPath>,
+    pub prometheus_user: Option<SystemUser>,
     pub nginx_version: Option<Version>,
     pub openssl_version: Option<Version>,
     pub force: bool,
@@ -64,6 +77,24 @@ pub struct HostFacts {
     pub nginx: Option<NginxTarget>,
     /// The first of the usual nginx worker accounts that exists here.
     pub nginx_user: Option<SystemUser>,
+}
+
+/// Who checks the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// nginx, from `.htpasswd`, on every request (the reference guides' shape).
+    Nginx,
+    /// Prometheus, from `web.yml` (`--web.config.file`), which caches verified credentials.
+    Prometheus,
+}
+
+/// Who serves clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topology {
+    /// nginx in front (TLS, prefix), and one of the two checks the password.
+    Proxied(Auth),
+    /// No nginx: Prometheus does TLS and basic auth itself, from `web.yml`.
+    PrometheusAlone,
 }
 
 /// How the user wants TLS, before defaults: the wizard's three answers, or the flags
@@ -115,6 +146,11 @@ pub struct Setup {
     pub bind: Option<IpAddr>,
     pub nginx_user: SystemUser,
     pub bcrypt_cost: BcryptCost,
+    pub topology: Topology,
+    /// Where Prometheus's files (`web.yml`, the self-scrape password) live on the server.
+    pub prometheus_dir: ServerPath,
+    /// The account Prometheus runs as: it must read `web.yml`, and without nginx the key.
+    pub prometheus_user: SystemUser,
     pub target: NginxTarget,
     pub force: bool,
 }
@@ -156,25 +192,71 @@ impl Setup {
         }
     }
 
-    /// Where nginx reads the certificate and key on the server, as written in `nginx.conf`.
+    /// The server folder a self-signed pair goes in: nginx's, or Prometheus's without nginx.
+    pub fn tls_dir(&self) -> &ServerPath {
+        if self.has_nginx() {
+            &self.conf_dir
+        } else {
+            &self.prometheus_dir
+        }
+    }
+
+    /// Where the certificate and key are read on the server, as written in `nginx.conf` or
+    /// `web.yml`.
     pub fn certificate_and_key_on_server(&self) -> Option<(String, String)> {
         match &self.tls {
             Tls::SelfSigned { .. } => Some((
-                self.conf_dir.join(&self.certificate_file()?),
-                self.conf_dir.join(&self.key_file()?),
+                self.tls_dir().join(&self.certificate_file()?),
+                self.tls_dir().join(&self.key_file()?),
             )),
             Tls::Provided { certificate, key } => Some((certificate.text(), key.text())),
             Tls::Off => None,
         }
     }
 
-    /// The Prometheus flags that match the proxy, in the order they are printed and written.
-    pub fn prometheus_flags(&self) -> Vec<String> {
-        vec![
-            format!("--web.external-url={}", self.external_url()),
-            "--web.route-prefix=/".to_string(),
-            format!("--web.listen-address={}", self.upstream),
-        ]
+    /// Whether nginx is part of the bundle.
+    pub fn has_nginx(&self) -> bool {
+        matches!(self.topology, Topology::Proxied(_))
+    }
+
+    /// Whether Prometheus checks passwords (from `web.yml`).
+    pub fn prometheus_checks_passwords(&self) -> bool {
+        !matches!(self.topology, Topology::Proxied(Auth::Nginx))
+    }
+
+    /// The path of a file in the Prometheus folder on the server.
+    pub fn in_prometheus_dir(&self, file: &str) -> String {
+        self.prometheus_dir.join(file)
+    }
+
+    /// Where Prometheus listens: the upstream behind nginx, or the public address without it.
+    pub fn prometheus_listen_address(&self) -> String {
+        match self.topology {
+            Topology::Proxied(_) => self.upstream.to_string(),
+            Topology::PrometheusAlone => match self.bind {
+                Some(IpAddr::V6(ip)) => format!("[{ip}]:{}", self.port),
+                Some(IpAddr::V4(ip)) => format!("{ip}:{}", self.port),
+                None => format!(":{}", self.port),
+            },
+        }
+    }
+
+    /// The Prometheus flags that match the bundle, in the order they are printed and written.
+    pub fn prometheus_flags(&self, web_config: Option<&str>) -> Vec<String> {
+        let mut flags = vec![format!("--web.external-url={}", self.external_url())];
+        // Behind nginx the prefix is stripped (slash on both sides), so Prometheus serves at /.
+        // Alone, it serves the prefix itself, which is the default for the external URL's path.
+        if self.has_nginx() {
+            flags.push("--web.route-prefix=/".to_string());
+        }
+        flags.push(format!(
+            "--web.listen-address={}",
+            self.prometheus_listen_address()
+        ));
+        if let Some(path) = web_config {
+            flags.push(format!("--web.config.file={path}"));
+        }
+        flags
     }
 }
 
@@ -197,6 +279,53 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         return Err(SetupError::Missing(missing));
     };
 
+    let topology = match (given.no_nginx, given.auth) {
+        (true, Some(Auth::Nginx)) => {
+            return Err(SetupError::Conflict(
+                "--no-nginx leaves Prometheus to check passwords; it cannot go with --auth nginx"
+                    .into(),
+            ));
+        }
+        (true, _) => Topology::PrometheusAlone,
+        (false, auth) => Topology::Proxied(auth.unwrap_or(Auth::Nginx)),
+    };
+    let bcrypt_cost = match (topology, given.bcrypt_cost) {
+        (Topology::Proxied(Auth::Nginx), cost) => cost.unwrap_or(DEFAULT_BCRYPT_COST),
+        (_, Some(cost)) if cost.get() < MIN_PROMETHEUS_BCRYPT_COST => {
+            return Err(SetupError::Conflict(format!(
+                "--bcrypt-cost {} is too low for a web.yml: Prometheus caches a verified \
+                 password, so a strong cost costs nothing after the first request; give {} or \
+                 more",
+                cost.get(),
+                MIN_PROMETHEUS_BCRYPT_COST
+            )));
+        }
+        (_, cost) => cost.unwrap_or(DEFAULT_PROMETHEUS_BCRYPT_COST),
+    };
+    if topology == Topology::PrometheusAlone {
+        let nginx_only = [
+            (given.upstream.is_some(), "--upstream"),
+            (given.conf_dir.is_some(), "--conf-dir"),
+            (
+                given.redirect_port.is_some_and(|r| r.0.is_some()),
+                "--http-port",
+            ),
+            (given.nginx_user.is_some(), "--nginx-user"),
+            (given.realm.is_some(), "--realm"),
+        ];
+        let clashing: Vec<_> = nginx_only
+            .iter()
+            .filter(|(given, _)| *given)
+            .map(|(_, flag)| *flag)
+            .collect();
+        if !clashing.is_empty() {
+            return Err(SetupError::Conflict(format!(
+                "{} configure nginx, and --no-nginx leaves nginx out",
+                clashing.join(", ")
+            )));
+        }
+    }
+
     let tls = match given.tls.unwrap_or(TlsChoice::SelfSigned) {
         TlsChoice::SelfSigned => Tls::SelfSigned {
             days: given.days.unwrap_or(ValidityDays::DEFAULT),
@@ -211,12 +340,17 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         TlsChoice::Provided { certificate, key } => Tls::Provided { certificate, key },
         TlsChoice::Off => Tls::Off,
     };
-    let port = given.port.unwrap_or(Port::new_const(if tls.is_on() {
-        DEFAULT_TLS_PORT
-    } else {
-        DEFAULT_PLAIN_PORT
-    }));
+    let port = given
+        .port
+        .unwrap_or(Port::new_const(if topology == Topology::PrometheusAlone {
+            DEFAULT_ALONE_PORT
+        } else if tls.is_on() {
+            DEFAULT_TLS_PORT
+        } else {
+            DEFAULT_PLAIN_PORT
+        }));
     let redirect_port = match (tls.is_on(), given.redirect_port) {
+        _ if topology == Topology::PrometheusAlone => None,
         (false, Some(RedirectPort(Some(_)))) => {
             return Err(SetupError::Conflict(
                 "--http-port redirects plain HTTP to HTTPS, so it cannot go with --no-tls".into(),
@@ -273,7 +407,18 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
             .nginx_user
             .or_else(|| host.nginx_user.clone())
             .unwrap_or_else(|| "www-data".parse().expect("default user is valid")),
-        bcrypt_cost: given.bcrypt_cost.unwrap_or(DEFAULT_BCRYPT_COST),
+        bcrypt_cost,
+        topology,
+        prometheus_dir: given.prometheus_dir.unwrap_or_else(|| {
+            DEFAULT_PROMETHEUS_DIR
+                .parse()
+                .expect("default folder is valid")
+        }),
+        prometheus_user: given.prometheus_user.unwrap_or_else(|| {
+            DEFAULT_PROMETHEUS_ACCOUNT
+                .parse()
+                .expect("default account is valid")
+        }),
         target,
         force: given.force,
     })
@@ -304,7 +449,7 @@ mod tests {
         assert_eq!(setup.port.get(), 443);
         assert_eq!(setup.redirect_port, Some(Port::new_const(80)));
         assert_eq!(
-            setup.prometheus_flags(),
+            setup.prometheus_flags(None),
             vec![
                 "--web.external-url=https://example.com/prometheus/",
                 "--web.route-prefix=/",
@@ -362,6 +507,56 @@ mod tests {
         let mut g = given("example.com");
         g.port = Some("80".parse().unwrap());
         assert_eq!(resolve(g, &host()).unwrap().redirect_port, None);
+    }
+
+    #[test]
+    fn prometheus_auth_raises_the_cost_and_adds_the_web_config_flag() {
+        let mut g = given("example.com");
+        g.auth = Some(Auth::Prometheus);
+        let setup = resolve(g, &host()).unwrap();
+        assert_eq!(setup.bcrypt_cost.get(), 12);
+        assert!(setup.prometheus_checks_passwords() && setup.has_nginx());
+        assert_eq!(
+            setup
+                .prometheus_flags(Some("/etc/prometheus/web.yml"))
+                .last()
+                .unwrap(),
+            "--web.config.file=/etc/prometheus/web.yml"
+        );
+
+        let mut g = given("example.com");
+        g.auth = Some(Auth::Prometheus);
+        g.bcrypt_cost = Some("8".parse().unwrap());
+        assert!(matches!(resolve(g, &host()), Err(SetupError::Conflict(m)) if m.contains("10")));
+    }
+
+    #[test]
+    fn without_nginx_prometheus_serves_the_prefix_itself_on_its_own_port() {
+        let mut g = given("example.com");
+        g.no_nginx = true;
+        let setup = resolve(g, &host()).unwrap();
+        assert_eq!(setup.port.get(), 9090);
+        assert_eq!(setup.redirect_port, None);
+        assert_eq!(
+            setup.prometheus_flags(Some("/etc/prometheus/web.yml")),
+            vec![
+                "--web.external-url=https://example.com:9090/prometheus/",
+                "--web.listen-address=:9090",
+                "--web.config.file=/etc/prometheus/web.yml",
+            ]
+        );
+
+        let mut g = given("example.com");
+        g.no_nginx = true;
+        g.upstream = Some("127.0.0.1:9091".parse().unwrap());
+        g.realm = Some("x".parse().unwrap());
+        let err = resolve(g, &host()).unwrap_err().to_string();
+        assert!(err.contains("--upstream, --realm"), "{err}");
+
+        let mut g = given("example.com");
+        g.no_nginx = true;
+        g.auth = Some(Auth::Nginx);
+        assert!(resolve(g, &host()).is_err());
     }
 
     #[test]

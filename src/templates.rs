@@ -10,6 +10,8 @@ use tera::{Context, Tera};
 pub const NGINX_CONF: &str = "nginx.conf";
 pub const PROMETHEUS_FLAGS: &str = "prometheus.flags";
 pub const NEXT_STEPS: &str = "next-steps.txt";
+pub const WEB_CONFIG: &str = "web.yml";
+pub const SCRAPE_SNIPPET: &str = "prometheus-scrape.yml";
 
 const EMBEDDED: &[(&str, &str)] = &[
     (NGINX_CONF, include_str!("../templates/nginx.conf.tera")),
@@ -18,6 +20,11 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../templates/prometheus.flags.tera"),
     ),
     (NEXT_STEPS, include_str!("../templates/next-steps.txt.tera")),
+    (WEB_CONFIG, include_str!("../templates/web.yml.tera")),
+    (
+        SCRAPE_SNIPPET,
+        include_str!("../templates/prometheus-scrape.yml.tera"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -14,7 +14,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::plan::{Artifact, Plan};
+use crate::plan::{Access, Artifact, Plan};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -208,10 +208,8 @@ fn write_temporary(
         .open(&temporary)
         .map_err(io_error("create", &temporary))?;
     let result = (|| {
-        if let Some(account) = &artifact.group_of {
-            if let Some(warning) = share_with_group(&file, account.as_str(), &artifact.file_name) {
-                warnings.push(warning);
-            }
+        if let Some(warning) = hand_over(&file, &artifact.access, &artifact.file_name) {
+            warnings.push(warning);
         }
         // The umask may have narrowed the mode at creation; set it exactly.
         file.set_permissions(fs::Permissions::from_mode(artifact.mode))?;
@@ -230,27 +228,31 @@ fn write_temporary(
     Ok(temporary)
 }
 
-/// Gives the file to the primary group of `account` (nginx's worker user), so that a 0640 file
-/// is readable by it. Returns a warning instead of failing: the bundle is still right, and the
-/// next steps install it with the right group.
-fn share_with_group(file: &File, account: &str, file_name: &str) -> Option<String> {
+/// Gives the file to the account that must read it: its primary group (nginx's workers read
+/// a 0640 `.htpasswd`) or the account itself (Prometheus reads its 0600 key as itself).
+/// Returns a warning instead of failing: the bundle is still right, and the next steps install
+/// each file with its owner and group.
+fn hand_over(file: &File, access: &Access, file_name: &str) -> Option<String> {
+    let (account, as_owner) = match access {
+        Access::Owner => return None,
+        Access::GroupOf(account) => (account.as_str(), false),
+        Access::OwnedBy(account) => (account.as_str(), true),
+    };
     let user = match nix::unistd::User::from_name(account) {
         Ok(Some(user)) => user,
         _ => {
             return Some(format!(
-                "there is no account '{account}' on this machine, so {file_name} keeps your \
-                 group; on the server, give it the group of nginx's worker user (chgrp) or \
-                 nginx will answer 500"
+                "there is no account '{account}' on this machine, so {file_name} stays yours; \
+                 on the server, install it as the next steps show, or '{account}' cannot read it"
             ));
         }
     };
-    match std::os::unix::fs::fchown(file, None, Some(user.gid.as_raw())) {
+    let owner = as_owner.then_some(user.uid.as_raw());
+    match std::os::unix::fs::fchown(file, owner, Some(user.gid.as_raw())) {
         Ok(()) => None,
         Err(_) => Some(format!(
-            "could not give {file_name} to the group of '{account}' (that needs root); nginx's \
-             workers run as '{account}' and will answer 500 until it can read the file: \
-             chgrp {} {file_name}",
-            user.gid
+            "could not give {file_name} to '{account}' (that needs root); '{account}' cannot \
+             read it until it is installed as the next steps show"
         )),
     }
 }
@@ -293,7 +295,8 @@ mod tests {
             file_name: name.into(),
             contents: Zeroizing::new(contents.as_bytes().to_vec()),
             mode,
-            group_of: None,
+            access: Access::Owner,
+            server_dir: None,
         }
     }
 
@@ -461,7 +464,7 @@ mod tests {
     fn group_of_an_unknown_account_gives_a_warning_not_a_failure() {
         let dir = tempfile::tempdir().unwrap();
         let mut shared = artifact(".htpasswd", "u:h\n", 0o640);
-        shared.group_of = Some("no-such-account-x".parse().unwrap());
+        shared.access = Access::GroupOf("no-such-account-x".parse().unwrap());
         let report = apply(
             &plan_of(vec![shared]),
             dir.path(),

@@ -41,6 +41,8 @@ fn setup(host: &HostFacts, args: &[(&str, &str)]) -> Setup {
             "realm" => given.realm = Some(value.parse().unwrap()),
             "upstream" => given.upstream = Some(value.parse().unwrap()),
             "conf-dir" => given.conf_dir = Some(value.parse().unwrap()),
+            "auth-prometheus" => given.auth = Some(promsetup::setup::Auth::Prometheus),
+            "no-nginx" => given.no_nginx = true,
             other => panic!("unknown {other}"),
         }
     }
@@ -154,5 +156,25 @@ fn prometheus_flags_file() {
 fn next_steps_for_a_generated_password() {
     let setup = setup(&debian_12(), &[]);
     let plan = render(&setup, true);
+    insta::assert_snapshot!(report::next_steps(&setup, &plan, &Templates::embedded()).unwrap());
+}
+
+#[test]
+fn nginx_conf_when_prometheus_checks_the_password() {
+    let plan = render(&setup(&debian_12(), &[("auth-prometheus", "")]), false);
+    let conf = file(&plan, "nginx.conf");
+    assert!(!conf.contains("auth_basic") && !conf.contains("proxy_set_header Authorization"));
+    insta::assert_snapshot!(conf);
+    insta::assert_snapshot!(
+        "scrape_snippet_behind_nginx",
+        file(&plan, "prometheus-scrape.yml")
+    );
+}
+
+#[test]
+fn next_steps_and_scrape_snippet_without_nginx() {
+    let setup = setup(&debian_12(), &[("no-nginx", ""), ("prefix", "/")]);
+    let plan = render(&setup, false);
+    insta::assert_snapshot!(file(&plan, "prometheus-scrape.yml"));
     insta::assert_snapshot!(report::next_steps(&setup, &plan, &Templates::embedded()).unwrap());
 }
