@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::secret::PasswordSource;
-use crate::setup::{Auth, Given, TlsChoice};
+use crate::setup::{Auth, Endpoints, Given, TlsChoice};
 use crate::values::{
     BcryptCost, Domain, Port, Realm, RedirectPort, ServerPath, SystemUser, Upstream, UrlPrefix,
     UserName, ValidityDays, Version,
@@ -186,6 +186,20 @@ pub struct SetupArgs {
     #[arg(long, value_name = "USER", global = true)]
     pub prometheus_user: Option<SystemUser>,
 
+    /// Enable Prometheus's /-/quit and /-/reload (--web.enable-lifecycle) and let authenticated
+    /// users reach them through nginx. Without it nginx answers 403 there, whatever the password.
+    #[arg(long, global = true)]
+    pub enable_lifecycle: bool,
+
+    /// Enable Prometheus's /api/v1/admin/ (--web.enable-admin-api: delete series, snapshots) and
+    /// let authenticated users reach it through nginx. Without it nginx answers 403 there.
+    #[arg(long, global = true)]
+    pub enable_admin_api: bool,
+
+    /// Serve PREFIX/-/healthy without a password, for load balancers (--auth nginx only).
+    #[arg(long, global = true)]
+    pub public_healthcheck: bool,
+
     /// nginx version the configuration is for [default: that of `nginx -V` here, else 1.22.1].
     #[arg(long, value_name = "VERSION", global = true)]
     pub nginx_version: Option<Version>,
@@ -246,6 +260,11 @@ impl SetupArgs {
             no_nginx: self.no_nginx,
             prometheus_dir: self.prometheus_dir.clone(),
             prometheus_user: self.prometheus_user.clone(),
+            endpoints: Endpoints {
+                lifecycle: self.enable_lifecycle,
+                admin_api: self.enable_admin_api,
+                public_healthcheck: self.public_healthcheck,
+            },
             nginx_version: self.nginx_version,
             openssl_version: self.openssl_version,
             force: self.force,
@@ -328,8 +347,15 @@ pub fn non_interactive_command(given: &Given) -> String {
         Some(PasswordSource::Stdin) | None => words.push("--password-stdin".into()),
         Some(_) => {}
     }
-    if given.no_nginx {
-        words.push("--no-nginx".into());
+    for (on, name) in [
+        (given.no_nginx, "--no-nginx"),
+        (given.endpoints.lifecycle, "--enable-lifecycle"),
+        (given.endpoints.admin_api, "--enable-admin-api"),
+        (given.endpoints.public_healthcheck, "--public-healthcheck"),
+    ] {
+        if on {
+            words.push(name.into());
+        }
     }
     if given.tls == Some(TlsChoice::Off) {
         words.push("--no-tls".into());

@@ -65,6 +65,7 @@ pub struct Given {
     pub no_nginx: bool,
     pub prometheus_dir: Option<ServerPath>,
     pub prometheus_user: Option<SystemUser>,
+    pub endpoints: Endpoints,
     pub nginx_version: Option<Version>,
     pub openssl_version: Option<Version>,
     pub force: bool,
@@ -95,6 +96,17 @@ pub enum Topology {
     Proxied(Auth),
     /// No nginx: Prometheus does TLS and basic auth itself, from `web.yml`.
     PrometheusAlone,
+}
+
+/// Prometheus endpoints beyond queries and the UI, and who may reach them through the proxy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Endpoints {
+    /// `/-/quit` and `/-/reload`: `--web.enable-lifecycle`, and let through the proxy.
+    pub lifecycle: bool,
+    /// `/api/v1/admin/`: `--web.enable-admin-api`, and let through the proxy.
+    pub admin_api: bool,
+    /// `/-/healthy` without a password, for load balancers.
+    pub public_healthcheck: bool,
 }
 
 /// How the user wants TLS, before defaults: the wizard's three answers, or the flags
@@ -151,6 +163,7 @@ pub struct Setup {
     pub prometheus_dir: ServerPath,
     /// The account Prometheus runs as: it must read `web.yml`, and without nginx the key.
     pub prometheus_user: SystemUser,
+    pub endpoints: Endpoints,
     pub target: NginxTarget,
     pub force: bool,
 }
@@ -256,6 +269,12 @@ impl Setup {
         if let Some(path) = web_config {
             flags.push(format!("--web.config.file={path}"));
         }
+        if self.endpoints.lifecycle {
+            flags.push("--web.enable-lifecycle".to_string());
+        }
+        if self.endpoints.admin_api {
+            flags.push("--web.enable-admin-api".to_string());
+        }
         flags
     }
 }
@@ -302,6 +321,13 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         }
         (_, cost) => cost.unwrap_or(DEFAULT_PROMETHEUS_BCRYPT_COST),
     };
+    if given.endpoints.public_healthcheck && topology != Topology::Proxied(Auth::Nginx) {
+        return Err(SetupError::Conflict(
+            "--public-healthcheck needs nginx to check passwords (--auth nginx): Prometheus \
+             asks for them on every endpoint it serves, /-/healthy included"
+                .into(),
+        ));
+    }
     if topology == Topology::PrometheusAlone {
         let nginx_only = [
             (given.upstream.is_some(), "--upstream"),
@@ -414,6 +440,7 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
                 .parse()
                 .expect("default folder is valid")
         }),
+        endpoints: given.endpoints,
         prometheus_user: given.prometheus_user.unwrap_or_else(|| {
             DEFAULT_PROMETHEUS_ACCOUNT
                 .parse()

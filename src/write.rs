@@ -103,8 +103,31 @@ fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) 
     }
 }
 
+/// A point in `apply` where a fault can be injected by the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step<'a> {
+    /// About to write the temporary copy of this file.
+    Write(&'a str),
+    /// About to move this file into place.
+    Rename(&'a str),
+}
+
 /// Writes every file of the plan into `out_dir`, or nothing when any target is in the way.
+///
+/// Two phases: every file is first written in full beside its target (a full or read-only
+/// folder fails here, and then no target has changed); only then are they moved into place,
+/// one rename each, which needs no new space.
 pub fn apply(plan: &Plan, out_dir: &Path, policy: Policy) -> Result<Report, WriteError> {
+    apply_with_faults(plan, out_dir, policy, &mut |_| Ok(()))
+}
+
+/// `apply`, calling `fault` before each step; an error from it acts as if the step failed.
+pub fn apply_with_faults(
+    plan: &Plan,
+    out_dir: &Path,
+    policy: Policy,
+    fault: &mut dyn FnMut(Step) -> io::Result<()>,
+) -> Result<Report, WriteError> {
     let obstacles = survey(plan, out_dir, policy)?;
     if !obstacles.is_empty() {
         return Err(WriteError::Obstacles { obstacles });
@@ -116,38 +139,53 @@ pub fn apply(plan: &Plan, out_dir: &Path, policy: Policy) -> Result<Report, Writ
         .map_err(io_error("create the folder", out_dir))?;
 
     let mut report = Report::default();
+    let mut temporaries: Vec<PathBuf> = Vec::new();
+    let discard = |temporaries: &[PathBuf]| {
+        for temporary in temporaries {
+            let _ = fs::remove_file(temporary);
+        }
+    };
+
     for artifact in &plan.artifacts {
+        let written = fault(Step::Write(&artifact.file_name))
+            .map_err(io_error("write", &out_dir.join(&artifact.file_name)))
+            .and_then(|()| write_temporary(artifact, out_dir, &mut report.warnings));
+        match written {
+            Ok(temporary) => temporaries.push(temporary),
+            Err(error) => {
+                discard(&temporaries);
+                return Err(error);
+            }
+        }
+    }
+
+    for (index, (artifact, temporary)) in plan.artifacts.iter().zip(&temporaries).enumerate() {
         let path = out_dir.join(&artifact.file_name);
         let existed = fs::symlink_metadata(&path).is_ok();
-        let temporary = write_temporary(artifact, out_dir, &mut report.warnings)?;
-        let status = if existed && !policy.backups {
-            Status::Replaced { backup: None }
-        } else if existed {
-            match keep_backup(&path) {
-                Ok(backup) => Status::Replaced {
-                    backup: Some(backup),
+        let moved = (|| {
+            let status = match (existed, policy.backups) {
+                (false, _) => Status::Created,
+                (true, false) => Status::Replaced { backup: None },
+                (true, true) => Status::Replaced {
+                    backup: Some(keep_backup(&path)?),
                 },
-                Err(error) => {
-                    let _ = fs::remove_file(&temporary);
-                    return Err(error);
-                }
-            }
-        } else {
-            Status::Created
-        };
-        if let Err(source) = fs::rename(&temporary, &path) {
-            let _ = fs::remove_file(&temporary);
-            return Err(WriteError::Io {
-                action: "move into place",
+            };
+            fault(Step::Rename(&artifact.file_name))
+                .and_then(|()| fs::rename(temporary, &path))
+                .map_err(io_error("move into place", &path))?;
+            Ok(status)
+        })();
+        match moved {
+            Ok(status) => report.files.push(Written {
                 path,
-                source,
-            });
+                mode: artifact.mode,
+                status,
+            }),
+            Err(error) => {
+                discard(&temporaries[index..]);
+                return Err(error);
+            }
         }
-        report.files.push(Written {
-            path,
-            mode: artifact.mode,
-            status,
-        });
     }
     // The renames are durable only once the folder itself is synced.
     if let Ok(folder) = File::open(out_dir) {
@@ -287,6 +325,72 @@ fn keep_backup(path: &Path) -> Result<PathBuf, WriteError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every file of the bundle is either exactly as it was or exactly the new one, whichever
+    /// step fails; and no temporary file is left behind.
+    #[test]
+    fn a_failure_at_any_step_leaves_each_file_old_or_complete_and_no_temporaries() {
+        let names = ["a.conf", "b.key", "c.crt"];
+        let new_plan = || {
+            plan_of(
+                names
+                    .iter()
+                    .map(|n| artifact(n, &format!("new {n}\n"), 0o600))
+                    .collect(),
+            )
+        };
+        let steps: Vec<String> = names
+            .iter()
+            .map(|n| format!("write {n}"))
+            .chain(names.iter().map(|n| format!("rename {n}")))
+            .collect();
+        for failing in &steps {
+            let dir = tempfile::tempdir().unwrap();
+            for name in &names[..2] {
+                fs::write(dir.path().join(name), format!("old {name}\n")).unwrap();
+            }
+            let mut fault = |step: Step| {
+                let label = match step {
+                    Step::Write(n) => format!("write {n}"),
+                    Step::Rename(n) => format!("rename {n}"),
+                };
+                if &label == failing {
+                    Err(io::Error::other("injected"))
+                } else {
+                    Ok(())
+                }
+            };
+            let policy = Policy {
+                force: true,
+                backups: true,
+            };
+            let err = apply_with_faults(&new_plan(), dir.path(), policy, &mut fault).unwrap_err();
+            assert!(err.to_string().contains("injected"), "{err}");
+            let mut renamed_before_failure = true;
+            for name in names {
+                let path = dir.path().join(name);
+                let now = fs::read_to_string(&path).ok();
+                let old = (name != "c.crt").then(|| format!("old {name}\n"));
+                let new = Some(format!("new {name}\n"));
+                assert!(now == old || now == new, "{failing}: {name} is {now:?}");
+                if failing.starts_with("write") {
+                    assert_eq!(now, old, "{failing}: a write failure changed {name}");
+                }
+                if failing == &format!("rename {name}") {
+                    renamed_before_failure = false;
+                }
+                if !renamed_before_failure {
+                    assert_eq!(now, old, "{failing}: {name} changed after the failure");
+                }
+            }
+            let leftovers: Vec<_> = fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".tmp"))
+                .collect();
+            assert!(leftovers.is_empty(), "{failing}: {leftovers:?}");
+        }
+    }
     use std::os::unix::fs::MetadataExt;
     use zeroize::Zeroizing;
 
