@@ -72,6 +72,53 @@ pub enum AuthArg {
 pub enum Command {
     /// Ask for each value at a terminal, show a summary, then write the bundle.
     Init,
+    /// Check a bundle: offline (files, key and certificate, hashes, `nginx -t`, `promtool check
+    /// web-config`), and with --url online, as the reference guides' "Testing" section does.
+    Verify(VerifyArgs),
+    /// Add, remove or list basic-auth users in a bundle's .htpasswd (and web.yml), leaving
+    /// other users' lines as they are.
+    User(UserArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The bundle folder [default: --out, else ./promsetup-bundle].
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Also test the deployed service at this URL (the external URL, e.g.
+    /// https://example.com/prometheus/): 401 with the realm without credentials, 200 with them
+    /// (password from --password-stdin, --password-file or PROMSETUP_PASSWORD), redirects inside
+    /// the prefix, TLS verified against the bundle's certificate.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    pub action: UserAction,
+
+    /// The bundle folder [default: --out, else ./promsetup-bundle].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Add a user, or change the password of one (password from --password-stdin,
+    /// --password-file, PROMSETUP_PASSWORD, or asked at a terminal).
+    Add {
+        #[arg(value_name = "NAME")]
+        name: UserName,
+    },
+    /// Remove a user.
+    Remove {
+        #[arg(value_name = "NAME")]
+        name: UserName,
+    },
+    /// List the users.
+    List,
 }
 
 #[derive(Debug, Args)]

@@ -18,9 +18,11 @@ pub mod secret;
 pub mod setup;
 pub mod templates;
 pub mod tls;
+pub mod users;
 pub mod values;
+pub mod verify;
 pub mod wizard;
 pub mod write;
 
-mod run;
+pub mod run;
 pub use run::{Failure, Streams, run};

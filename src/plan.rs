@@ -37,6 +37,8 @@ pub enum Access {
     GroupOf(SystemUser),
     /// Owned by this account (Prometheus reads its key and self-scrape password as itself).
     OwnedBy(SystemUser),
+    /// The owner and group of the file it replaces (editing a deployed `.htpasswd` in place).
+    AsBefore,
 }
 
 /// One file of the bundle.

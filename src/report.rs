@@ -62,7 +62,7 @@ fn install_lines(setup: &Setup, plan: &Plan, out: &str) -> Vec<String> {
             folders.push(dir.to_string());
         }
         let owner = match &artifact.access {
-            Access::Owner => String::new(),
+            Access::Owner | Access::AsBefore => String::new(),
             Access::GroupOf(account) => format!(" -g {account}"),
             Access::OwnedBy(account) => format!(" -o {account} -g {account}"),
         };

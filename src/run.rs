@@ -39,6 +39,12 @@ pub enum Failure {
     Write(#[from] WriteError),
     #[error("interrupted: nothing was written")]
     Interrupted(#[from] Interrupted),
+    /// `verify` found faults; each was reported as it was found.
+    #[error("{0}")]
+    Verify(String),
+    /// A `user` command could not do what was asked (an unknown user, a bundle without users).
+    #[error("{0}")]
+    Users(String),
 }
 
 impl Failure {
@@ -51,7 +57,11 @@ impl Failure {
             | Failure::Password(_)
             | Failure::Certificate(_) => 2,
             Failure::Interrupted(_) => 130,
-            Failure::Plan(_) | Failure::Render(_) | Failure::Write(_) => 1,
+            Failure::Plan(_)
+            | Failure::Render(_)
+            | Failure::Write(_)
+            | Failure::Verify(_)
+            | Failure::Users(_) => 1,
         }
     }
 }
@@ -73,6 +83,13 @@ pub fn run(
 ) -> Result<(), Failure> {
     if cli.options.forget {
         return forget(streams.out);
+    }
+    match &cli.command {
+        Some(Command::Verify(args)) => return crate::verify::run(args, &cli.options, streams),
+        Some(Command::User(args)) => {
+            return crate::users::run(args, &cli.options, streams, prompter);
+        }
+        Some(Command::Init) | None => {}
     }
     let environment = std::env::var(PASSWORD_ENV).ok().map(Zeroizing::new);
     let flags = cli.options.given(environment.is_some());

@@ -246,7 +246,8 @@ fn write_temporary(
         .open(&temporary)
         .map_err(io_error("create", &temporary))?;
     let result = (|| {
-        if let Some(warning) = hand_over(&file, &artifact.access, &artifact.file_name) {
+        let target = out_dir.join(&artifact.file_name);
+        if let Some(warning) = hand_over(&file, &artifact.access, &target) {
             warnings.push(warning);
         }
         // The umask may have narrowed the mode at creation; set it exactly.
@@ -270,9 +271,19 @@ fn write_temporary(
 /// a 0640 `.htpasswd`) or the account itself (Prometheus reads its 0600 key as itself).
 /// Returns a warning instead of failing: the bundle is still right, and the next steps install
 /// each file with its owner and group.
-fn hand_over(file: &File, access: &Access, file_name: &str) -> Option<String> {
+fn hand_over(file: &File, access: &Access, target: &Path) -> Option<String> {
+    let file_name = target.display();
     let (account, as_owner) = match access {
         Access::Owner => return None,
+        Access::AsBefore => {
+            use std::os::unix::fs::MetadataExt;
+            let before = fs::symlink_metadata(target).ok()?;
+            return std::os::unix::fs::fchown(file, Some(before.uid()), Some(before.gid()))
+                .err()
+                .map(|error| {
+                    format!("could not keep the owner and group of {file_name}: {error}")
+                });
+        }
         Access::GroupOf(account) => (account.as_str(), false),
         Access::OwnedBy(account) => (account.as_str(), true),
     };
