@@ -13,8 +13,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::secret::PasswordSource;
 use crate::setup::{Auth, Endpoints, Given, TlsChoice};
 use crate::values::{
-    BcryptCost, Domain, Port, Realm, RedirectPort, ServerPath, SystemUser, Upstream, UrlPrefix,
-    UserName, ValidityDays, Version,
+    BcryptCost, Domain, Port, Realm, RedirectPort, RenewDays, ServerPath, SystemUser, Upstream,
+    UrlPrefix, UserName, ValidityDays, Version,
 };
 
 const ABOUT: &str = "Put Prometheus behind nginx with TLS, basic auth and a URL prefix.";
@@ -60,6 +60,12 @@ pub struct Cli {
 
     #[command(flatten)]
     pub options: SetupArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -193,6 +199,32 @@ pub struct SetupArgs {
     #[arg(long, value_name = "N", global = true)]
     pub days: Option<ValidityDays>,
 
+    /// A re-run keeps the self-signed certificate and key until they are this close to expiry,
+    /// then makes new ones [default: 30].
+    #[arg(long, value_name = "N", global = true)]
+    pub renew_days: Option<RenewDays>,
+
+    /// Read the answers from a TOML file (keys are these flags' names, e.g. domain, port,
+    /// prefix, auth); flags given too override it. Never a password. `promsetup init` offers to
+    /// save one next to the bundle.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// Write nothing; exit 0 when the bundle on disk is up to date, 3 when a run would change
+    /// it (2 and 1 keep their meanings: bad input, failure).
+    #[arg(long, global = true)]
+    pub check: bool,
+
+    /// Like --check, and show what would change as a unified diff of the text files, with
+    /// hashes and keys masked.
+    #[arg(long, global = true)]
+    pub diff: bool,
+
+    /// How to report: text for people, or json: one JSON document on standard output, its
+    /// schema in the README (format_version 1).
+    #[arg(long, value_name = "FORMAT", global = true, default_value = "text")]
+    pub format: ReportFormat,
+
     /// Address nginx listens on [default: every address]; e.g. 127.0.0.1 or ::1.
     #[arg(long, value_name = "IP", global = true)]
     pub bind: Option<IpAddr>,
@@ -297,6 +329,7 @@ impl SetupArgs {
             },
             realm: self.realm.clone(),
             days: self.days,
+            renew_days: self.renew_days,
             bind: self.bind,
             nginx_user: self.nginx_user.clone(),
             bcrypt_cost: self.bcrypt_cost,

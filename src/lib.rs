@@ -8,9 +8,11 @@
 
 pub mod answers;
 pub mod cli;
+pub mod credentials;
 pub mod host;
 pub mod nginx_target;
 pub mod plan;
+pub mod previous;
 pub mod prompt;
 pub mod provided_cert;
 pub mod report;
@@ -25,4 +27,4 @@ pub mod wizard;
 pub mod write;
 
 pub mod run;
-pub use run::{Failure, Streams, run};
+pub use run::{Failure, Outcome, Streams, run};

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         .as_mut()
         .map(|t| t as &mut dyn promsetup::prompt::Prompter);
     match promsetup::run(cli, &host, streams, prompter) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(promsetup::Failure::Interrupted(_)) => prompt::leave_interrupted(),
         Err(failure) => {
             eprintln!("error: {failure}");

@@ -8,6 +8,8 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use crate::credentials;
+use crate::previous::Previous;
 use crate::secret::Password;
 use crate::setup::{Auth, PROXY_READ_TIMEOUT_SECONDS, Setup, Tls, Topology};
 use crate::templates::{self, RenderError, Templates};
@@ -248,12 +250,16 @@ fn scrape_values(setup: &Setup) -> ScrapeValues {
 
 /// Renders every file of the bundle. `store_password` puts the password in `password.txt`
 /// (0600): a non-interactive run does so when it generated the password, so the user can find it.
+///
+/// `previous` is what an earlier run left: hashes that still hold, and a certificate that still
+/// serves, are kept, so the same answers give the same bytes; other users' lines are kept too.
 pub fn plan(
     setup: &Setup,
     password: &Password,
     store_password: bool,
     now: OffsetDateTime,
     templates: &Templates,
+    previous: &Previous,
 ) -> Result<Plan, PlanError> {
     let public = |name: &str, contents: String, server_dir: Option<&ServerPath>| Artifact {
         file_name: name.to_string(),
@@ -289,14 +295,15 @@ pub fn plan(
         ));
     }
     if setup.topology == Topology::Proxied(Auth::Nginx) {
-        let line = format!(
-            "{}:{}\n",
-            setup.username,
-            password.bcrypt(setup.bcrypt_cost)
+        let text = credentials::htpasswd_with(
+            previous.htpasswd.as_deref(),
+            &setup.username,
+            password,
+            setup.bcrypt_cost,
         );
         artifacts.push(secret(
             HTPASSWD_FILE,
-            Zeroizing::new(line.into_bytes()),
+            Zeroizing::new(text.into_bytes()),
             0o640,
             Access::GroupOf(setup.nginx_user.clone()),
             Some(&setup.conf_dir),
@@ -305,7 +312,14 @@ pub fn plan(
 
     let mut certificate_not_after = None;
     if let Tls::SelfSigned { days } = setup.tls {
-        let pair = tls::self_signed(&setup.domain, days, now)?;
+        let pair = match &previous.pair {
+            Some(kept) => tls::SelfSigned {
+                certificate_pem: kept.certificate_pem.clone(),
+                key_pem: kept.key_pem.clone(),
+                not_after: kept.not_after,
+            },
+            None => tls::self_signed(&setup.domain, days, now)?,
+        };
         certificate_not_after = Some(pair.not_after);
         artifacts.push(public(
             &setup
@@ -329,22 +343,34 @@ pub fn plan(
     }
 
     if setup.prometheus_checks_passwords() {
-        let self_scrape = Password::generate();
+        let self_scrape = match &previous.self_scrape_password {
+            Some(kept) => Password::new(Zeroizing::new(kept.expose().to_string()))
+                .expect("a kept password passed the rules when it was read"),
+            None => Password::generate(),
+        };
+        let existing = previous
+            .web_config
+            .as_deref()
+            .map(credentials::web_config_users)
+            .unwrap_or_default();
+        let users = credentials::web_config_users_with(
+            &existing,
+            setup.username.as_str(),
+            password,
+            setup.bcrypt_cost,
+        );
+        let users = credentials::web_config_users_with(
+            &users,
+            SELF_SCRAPE_USER,
+            &self_scrape,
+            setup.bcrypt_cost,
+        );
         let values = WebConfigValues {
             tls: (!setup.has_nginx())
                 .then(|| setup.certificate_and_key_on_server())
                 .flatten()
                 .map(|(certificate, key)| TlsFiles { certificate, key }),
-            users: vec![
-                (
-                    setup.username.to_string(),
-                    password.bcrypt(setup.bcrypt_cost),
-                ),
-                (
-                    SELF_SCRAPE_USER.to_string(),
-                    self_scrape.bcrypt(setup.bcrypt_cost),
-                ),
-            ],
+            users,
         };
         artifacts.push(secret(
             WEB_CONFIG_FILE,
@@ -441,6 +467,7 @@ mod tests {
             false,
             now(),
             &Templates::embedded(),
+            &Previous::default(),
         )
         .unwrap();
         let modes: Vec<_> = plan
@@ -475,6 +502,7 @@ mod tests {
             false,
             now(),
             &Templates::embedded(),
+            &Previous::default(),
         )
         .unwrap();
         let line = text(&plan, ".htpasswd");
@@ -489,7 +517,15 @@ mod tests {
     fn generated_password_is_stored_owner_only() {
         let setup = setup_for(|_| {});
         let password = Password::generate();
-        let plan = plan(&setup, &password, true, now(), &Templates::embedded()).unwrap();
+        let plan = plan(
+            &setup,
+            &password,
+            true,
+            now(),
+            &Templates::embedded(),
+            &Previous::default(),
+        )
+        .unwrap();
         let stored = file(&plan, PASSWORD_FILE);
         assert_eq!(stored.mode, 0o600);
         assert_eq!(
@@ -508,6 +544,7 @@ mod tests {
             false,
             now(),
             &Templates::embedded(),
+            &Previous::default(),
         )
         .unwrap();
         assert!(
@@ -537,6 +574,7 @@ mod tests {
             false,
             now(),
             &Templates::embedded(),
+            &Previous::default(),
         )
         .unwrap();
         let names: Vec<_> = plan
@@ -589,6 +627,7 @@ mod tests {
             false,
             now(),
             &Templates::embedded(),
+            &Previous::default(),
         )
         .unwrap();
         assert!(plan.artifacts.iter().all(|a| a.file_name != "nginx.conf"));
@@ -615,7 +654,15 @@ mod tests {
     fn debug_output_of_a_plan_shows_no_secret() {
         let setup = setup_for(|_| {});
         let password = Password::generate();
-        let plan = plan(&setup, &password, true, now(), &Templates::embedded()).unwrap();
+        let plan = plan(
+            &setup,
+            &password,
+            true,
+            now(),
+            &Templates::embedded(),
+            &Previous::default(),
+        )
+        .unwrap();
         let shown = format!("{plan:?}");
         assert!(!shown.contains(password.expose()));
         assert!(!shown.contains("PRIVATE KEY"));

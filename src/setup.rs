@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use crate::nginx_target::NginxTarget;
 use crate::secret::PasswordSource;
 use crate::values::{
-    BcryptCost, Domain, Port, Realm, RedirectPort, ServerPath, SystemUser, Upstream, UrlPrefix,
-    UserName, ValidityDays, Version,
+    BcryptCost, Domain, Port, Realm, RedirectPort, RenewDays, ServerPath, SystemUser, Upstream,
+    UrlPrefix, UserName, ValidityDays, Version,
 };
 
 /// The output folder when `--out` is not given: a new folder in the current one, so a first run
@@ -58,6 +58,7 @@ pub struct Given {
     pub tls: Option<TlsChoice>,
     pub realm: Option<Realm>,
     pub days: Option<ValidityDays>,
+    pub renew_days: Option<RenewDays>,
     pub bind: Option<IpAddr>,
     pub nginx_user: Option<SystemUser>,
     pub bcrypt_cost: Option<BcryptCost>,
@@ -155,6 +156,8 @@ pub struct Setup {
     pub redirect_port: Option<Port>,
     pub tls: Tls,
     pub realm: Realm,
+    /// A re-run keeps the self-signed certificate until this close to its expiry.
+    pub renew_days: RenewDays,
     pub bind: Option<IpAddr>,
     pub nginx_user: SystemUser,
     pub bcrypt_cost: BcryptCost,
@@ -428,6 +431,7 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         realm: given
             .realm
             .unwrap_or_else(|| DEFAULT_REALM.parse().expect("default realm is valid")),
+        renew_days: given.renew_days.unwrap_or(RenewDays::DEFAULT),
         bind: given.bind,
         nginx_user: given
             .nginx_user

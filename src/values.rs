@@ -519,6 +519,33 @@ impl FromStr for ValidityDays {
     }
 }
 
+/// How many days before expiry a re-run replaces the self-signed certificate (`--renew-days`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenewDays(u32);
+
+impl RenewDays {
+    pub const DEFAULT: RenewDays = RenewDays(30);
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl FromStr for RenewDays {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        match input.parse::<u32>() {
+            Ok(days @ 0..=ValidityDays::MAX) => Ok(RenewDays(days)),
+            _ => invalid(format!(
+                "'{}' is not a number of days from 0 to {}",
+                input.escape_debug(),
+                ValidityDays::MAX
+            )),
+        }
+    }
+}
+
 /// The Unix account nginx's worker processes run as (`user` in `nginx.conf`). The `.htpasswd`
 /// file is made readable by its group.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! every answer with the value types' own `FromStr`: the wizard has no rules of its own and can
 //! produce nothing the flags could not. Its result is a `Given`, resolved like any other.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use time::OffsetDateTime;
@@ -21,6 +21,7 @@ use crate::setup::{
     Setup, Tls, TlsChoice,
 };
 use crate::values::{Domain, Invalid, Port, ServerPath, UrlPrefix, UserName};
+use crate::write::{Change, Comparison};
 
 /// What the wizard learned: the completed `Given`, and the password when one was typed.
 pub struct Asked {
@@ -191,7 +192,7 @@ fn ask_tls(
 
 /// The summary shown before the confirmation: every answer (marking those from flags), the
 /// files and which of them would replace existing ones, and the Prometheus flags.
-pub fn summary(setup: &Setup, flags: &Given, plan: &Plan, existing: &[PathBuf]) -> String {
+pub fn summary(setup: &Setup, flags: &Given, plan: &Plan, disk: &[Comparison]) -> String {
     let from_flags = |given: bool| if given { "  (from flags)" } else { "" };
     let tls = match &setup.tls {
         Tls::SelfSigned { days } => format!("self-signed, {} days", days.get()),
@@ -224,12 +225,12 @@ pub fn summary(setup: &Setup, flags: &Given, plan: &Plan, existing: &[PathBuf]) 
         text.push_str(&format!("  {name:<15}{value}{}\n", from_flags(given)));
     }
     text.push_str(&format!("\n{}\n", heading("Files")));
-    for artifact in &plan.artifacts {
+    for (artifact, comparison) in plan.artifacts.iter().zip(disk) {
         let path = setup.out_dir.join(&artifact.file_name);
-        let note = if existing.iter().any(|e| e == &path) {
-            "  exists: will be replaced, the old one kept as .bak"
-        } else {
-            ""
+        let note = match comparison.change {
+            Change::New => "",
+            Change::Same => "  unchanged",
+            Change::Differs => "  exists: will be replaced, the old one kept as .bak",
         };
         text.push_str(&format!(
             "  {:04o}  {}{note}\n",
@@ -242,13 +243,4 @@ pub fn summary(setup: &Setup, flags: &Given, plan: &Plan, existing: &[PathBuf]) 
         text.push_str(&format!("  {flag}\n"));
     }
     text
-}
-
-/// The files of the plan that exist already in `out_dir`.
-pub fn existing_files(plan: &Plan, out_dir: &Path) -> Vec<PathBuf> {
-    plan.artifacts
-        .iter()
-        .map(|a| out_dir.join(&a.file_name))
-        .filter(|path| std::fs::symlink_metadata(path).is_ok())
-        .collect()
 }

@@ -26,6 +26,8 @@ pub struct Policy {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
+    /// Already there with the same bytes and mode: not touched (its modification time stays).
+    Unchanged,
     Created,
     /// Replaced; the previous file is kept at `backup` when backups were asked for.
     Replaced {
@@ -139,6 +141,11 @@ pub fn apply_with_faults(
         .map_err(io_error("create the folder", out_dir))?;
 
     let mut report = Report::default();
+    // Files already as planned are left alone, modification time included.
+    let (same, to_write): (Vec<&Artifact>, Vec<&Artifact>) = plan
+        .artifacts
+        .iter()
+        .partition(|artifact| is_same(artifact, &out_dir.join(&artifact.file_name)));
     let mut temporaries: Vec<PathBuf> = Vec::new();
     let discard = |temporaries: &[PathBuf]| {
         for temporary in temporaries {
@@ -146,7 +153,7 @@ pub fn apply_with_faults(
         }
     };
 
-    for artifact in &plan.artifacts {
+    for artifact in &to_write {
         let written = fault(Step::Write(&artifact.file_name))
             .map_err(io_error("write", &out_dir.join(&artifact.file_name)))
             .and_then(|()| write_temporary(artifact, out_dir, &mut report.warnings));
@@ -159,7 +166,7 @@ pub fn apply_with_faults(
         }
     }
 
-    for (index, (artifact, temporary)) in plan.artifacts.iter().zip(&temporaries).enumerate() {
+    for (index, (artifact, temporary)) in to_write.iter().zip(&temporaries).enumerate() {
         let path = out_dir.join(&artifact.file_name);
         let existed = fs::symlink_metadata(&path).is_ok();
         let moved = (|| {
@@ -187,6 +194,19 @@ pub fn apply_with_faults(
             }
         }
     }
+    for artifact in same {
+        report.files.push(Written {
+            path: out_dir.join(&artifact.file_name),
+            mode: artifact.mode,
+            status: Status::Unchanged,
+        });
+    }
+    // Report in the plan's order, whatever was written.
+    report.files.sort_by_key(|written| {
+        plan.artifacts
+            .iter()
+            .position(|a| out_dir.join(&a.file_name) == written.path)
+    });
     // The renames are durable only once the folder itself is synced.
     if let Ok(folder) = File::open(out_dir) {
         let _ = folder.sync_all();
@@ -203,6 +223,55 @@ pub fn remove_state_file(path: &Path) -> Result<bool, WriteError> {
     }
 }
 
+/// Whether the file at `path` already has exactly the artifact's bytes and mode.
+fn is_same(artifact: &Artifact, path: &Path) -> bool {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o7777 == artifact.mode => {
+            fs::read(path).is_ok_and(|bytes| bytes == artifact.contents.as_slice())
+        }
+        _ => false,
+    }
+}
+
+/// How a file of the plan compares with the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    New,
+    Differs,
+    Same,
+}
+
+/// One file of the plan against the disk, with what is there now (for a diff).
+#[derive(Debug)]
+pub struct Comparison {
+    pub path: PathBuf,
+    pub change: Change,
+    pub before: Option<Vec<u8>>,
+}
+
+/// Compares every file of the plan with what `out_dir` holds, writing nothing: the base of
+/// `--check`, `--diff` and the unchanged status.
+pub fn compare(plan: &Plan, out_dir: &Path) -> Vec<Comparison> {
+    plan.artifacts
+        .iter()
+        .map(|artifact| {
+            let path = out_dir.join(&artifact.file_name);
+            let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+            let before = if is_link { None } else { fs::read(&path).ok() };
+            let change = match &before {
+                None if !is_link => Change::New,
+                _ if is_same(artifact, &path) => Change::Same,
+                _ => Change::Differs,
+            };
+            Comparison {
+                path,
+                change,
+                before,
+            }
+        })
+        .collect()
+}
+
 /// Every reason the plan cannot be written as asked, found before anything is written.
 fn survey(plan: &Plan, out_dir: &Path, policy: Policy) -> Result<Vec<Obstacle>, WriteError> {
     match fs::metadata(out_dir) {
@@ -217,6 +286,7 @@ fn survey(plan: &Plan, out_dir: &Path, policy: Policy) -> Result<Vec<Obstacle>, 
         match fs::symlink_metadata(&path) {
             Ok(meta) if meta.file_type().is_symlink() => obstacles.push(Obstacle::Symlink(path)),
             Ok(meta) if !meta.is_file() => obstacles.push(Obstacle::NotAFile(path)),
+            Ok(_) if is_same(artifact, &path) => {}
             Ok(_) if !policy.force => obstacles.push(Obstacle::Exists(path)),
             Ok(_) => {}
             Err(error) if error.kind() == io::ErrorKind::NotFound => {}
@@ -492,6 +562,47 @@ mod tests {
     }
 
     #[test]
+    fn a_file_already_as_planned_is_left_alone_and_not_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = plan_of(vec![artifact("a.conf", "same\n", 0o644)]);
+        apply(
+            &plan,
+            dir.path(),
+            Policy {
+                force: false,
+                backups: true,
+            },
+        )
+        .unwrap();
+        let path = dir.path().join("a.conf");
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+
+        let report = apply(
+            &plan,
+            dir.path(),
+            Policy {
+                force: false,
+                backups: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(report.files[0].status, Status::Unchanged);
+        assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), old);
+        assert!(!dir.path().join("a.conf.bak").exists());
+        assert_eq!(compare(&plan, dir.path())[0].change, Change::Same);
+
+        // The same bytes with another mode is a change.
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(compare(&plan, dir.path())[0].change, Change::Differs);
+    }
+
+    #[test]
     fn force_replaces_and_keeps_each_old_file_as_a_backup() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("k.key");
@@ -519,8 +630,9 @@ mod tests {
         assert_eq!(fs::read_to_string(&backup).unwrap(), "old key");
         assert_eq!(mode_of(&backup), 0o600);
 
+        let newer = plan_of(vec![artifact("k.key", "newer key", 0o600)]);
         apply(
-            &plan,
+            &newer,
             dir.path(),
             Policy {
                 force: true,

@@ -253,7 +253,7 @@ fn files_have_their_modes_and_the_flags_file_matches_what_is_printed() {
 }
 
 #[test]
-fn existing_files_are_all_reported_and_kept_without_force() {
+fn existing_files_that_would_change_are_all_reported_and_kept_without_force() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bundle");
     assert!(bundle(&out, "first", &[]).status.success());
@@ -262,17 +262,15 @@ fn existing_files_are_all_reported_and_kept_without_force() {
         .map(|f| fs::read(out.join(f)).unwrap())
         .collect();
 
-    let output = bundle(&out, "second", &[]);
+    // Another password and port change three files; the certificate and key still serve.
+    let output = bundle(&out, "second", &["--port", "8443"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
-    for name in [
-        "nginx.conf",
-        ".htpasswd",
-        "example.com.crt",
-        "example.com.key",
-        "prometheus.flags",
-    ] {
+    for name in ["nginx.conf", ".htpasswd", "prometheus.flags"] {
         assert!(stderr.contains(name), "{name} not reported: {stderr}");
+    }
+    for name in ["example.com.crt", "example.com.key"] {
+        assert!(!stderr.contains(name), "{name} is unchanged: {stderr}");
     }
     assert!(stderr.contains("--force"));
     let after: Vec<_> = ["nginx.conf", ".htpasswd", "example.com.key"]
@@ -289,7 +287,8 @@ fn force_replaces_the_files_and_keeps_the_old_ones_as_backups() {
     assert!(bundle(&out, "first", &[]).status.success());
     let old_key = fs::read(out.join("example.com.key")).unwrap();
 
-    let output = bundle(&out, "second", &["--force"]);
+    // Renewing early (--renew-days beyond the lifetime) makes a new pair.
+    let output = bundle(&out, "second", &["--force", "--renew-days", "400"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_ne!(fs::read(out.join("example.com.key")).unwrap(), old_key);
     assert_eq!(fs::read(out.join("example.com.key.bak")).unwrap(), old_key);

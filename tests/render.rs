@@ -4,6 +4,7 @@
 
 use promsetup::nginx_target::NginxTarget;
 use promsetup::plan::{Plan, plan};
+use promsetup::previous::Previous;
 use promsetup::report;
 use promsetup::secret::Password;
 use promsetup::setup::{Given, HostFacts, Setup, resolve};
@@ -57,6 +58,7 @@ fn render(setup: &Setup, generated: bool) -> Plan {
         generated,
         time::OffsetDateTime::now_utc(),
         &Templates::embedded(),
+        &Previous::default(),
     )
     .unwrap()
 }
