@@ -6,6 +6,12 @@
 //! starts a second Prometheus that scrapes through the proxy, because Go's TLS client is
 //! stricter than curl's. Every wait is bounded, and a failed wait panics with the log that
 //! explains it.
+//!
+//! Three shapes of bundle are served (`Shape`): nginx checking `.htpasswd`; nginx in front of a
+//! Prometheus that checks `web.yml` itself; and Prometheus alone, serving TLS and basic auth.
+//! When Prometheus checks passwords, the harness starts it with the bundle's own scrape job
+//! (`prometheus-scrape.yml`) and polls its readiness with the bundle's credentials (and over
+//! the bundle's TLS when it serves TLS itself).
 
 // clippy.toml routes the crate's file writes through src/write.rs; the harness only writes
 // scratch files (configs, logs, port claims) in temporary folders of its own.
@@ -260,16 +266,47 @@ fn stop_child(child: &mut Child, signal: &str) {
     }
 }
 
-/// Sends a minimal HTTP/1.0 GET and returns the status code; used for readiness polling,
-/// where spawning curl every 50 ms would be wasteful.
-fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
+/// Sends a minimal HTTP/1.0 GET (with an `Authorization` header when given) and returns the
+/// status code; used for readiness polling, where spawning curl every 50 ms would be wasteful.
+fn http_status(addr: SocketAddr, path: &str, authorization: Option<&str>) -> Option<u16> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let authorization = authorization
+        .map(|value| format!("Authorization: {value}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{authorization}\r\n"
+    )
+    .ok()?;
     let mut head = [0u8; 64];
     let n = stream.read(&mut head).ok()?;
     let line = String::from_utf8_lossy(&head[..n]);
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The value of an `Authorization` header for HTTP basic auth (RFC 7617): "Basic " and the
+/// standard base64 (RFC 4648, padded) of "user:password".
+pub fn basic_authorization(username: &str, password: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = format!("{username}:{password}").into_bytes();
+    let mut encoded = String::from("Basic ");
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                encoded.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                encoded.push('=');
+            }
+        }
+    }
+    encoded
 }
 
 /// Resolves "host:port" as written in a config (e.g. "127.0.0.1:9090", "[::1]:9090",
@@ -329,6 +366,30 @@ impl CurlResult {
                 .eq_ignore_ascii_case(name)
                 .then(|| value.trim().to_string())
         })
+    }
+
+    #[allow(dead_code)] // for the tests of the shapes where Prometheus checks (e2e_auth.rs)
+    /// Every value of header `name` in the last response, in order, case-insensitively: a
+    /// header that must appear once can be counted.
+    pub fn header_values(&self, name: &str) -> Vec<String> {
+        let Some(last_response) = self
+            .headers
+            .split("\r\n\r\n")
+            .filter(|block| !block.trim().is_empty())
+            .last()
+        else {
+            return Vec::new();
+        };
+        last_response
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                key.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| value.trim().to_string())
+            })
+            .collect()
     }
 
     /// Whether curl got an HTTP response at all.
@@ -582,7 +643,43 @@ pub struct Prometheus {
     pub route_prefix: String,
     /// The job whose target health `wait_target_up` reports.
     pub job: String,
+    /// How a client gets past its web.yml, if it has one (credentials, TLS).
+    pub access: WebAccess,
     run_dir: PathBuf,
+}
+
+/// How a client reaches a Prometheus that has a `web.yml`: the basic-auth user and password
+/// it must send, and, when Prometheus serves TLS itself, the certificate to trust and the name
+/// it is for. The default (no credentials, plain HTTP) is a Prometheus without `web.yml`.
+#[derive(Clone, Debug, Default)]
+pub struct WebAccess {
+    pub basic_auth: Option<(String, String)>,
+    pub tls: Option<WebTls>,
+}
+
+#[derive(Clone, Debug)]
+pub struct WebTls {
+    /// The certificate that signs the server's (a self-signed one: the certificate itself).
+    pub ca_file: PathBuf,
+    /// The name the certificate is for; curl reaches it through `--resolve`.
+    pub server_name: String,
+}
+
+/// A bundle's `prometheus-scrape.yml` (a `scrape_configs:` document) as the scrape part of a
+/// prometheus.yml whose `global:` section the harness writes: it must not set `global:` itself,
+/// and must have a top-level `scrape_configs:`.
+fn scrape_configs_document(snippet: &str) -> String {
+    let top_level_keys: Vec<&str> = snippet
+        .lines()
+        .filter(|line| !line.starts_with([' ', '\t', '#', '-']) && !line.trim().is_empty())
+        .filter_map(|line| line.split_once(':').map(|(key, _)| key.trim()))
+        .collect();
+    assert_eq!(
+        top_level_keys,
+        ["scrape_configs"],
+        "a scrape config for prometheus.yml must hold scrape_configs only:\n{snippet}"
+    );
+    snippet.to_string()
 }
 
 /// What the scraping Prometheus scrapes: `metrics_path` on `target` (host:port of the proxy),
@@ -656,6 +753,50 @@ impl Prometheus {
         Self::start_with_jobs(&flags, workdir, listen, "/".into(), "through-proxy", &job)
     }
 
+    /// Starts Prometheus with `flags` and, instead of the harness's own self-scrape, the
+    /// `scrape_configs:` document `scrape_config` (e.g. a bundle's prometheus-scrape.yml) in
+    /// its prometheus.yml; `wait_target_up` then watches `job`. Readiness is polled the way
+    /// `access` says: with its credentials, over its TLS.
+    pub fn start_with_scrape_config(
+        flags: &[String],
+        workdir: &Path,
+        scrape_config: &str,
+        job: &str,
+        access: WebAccess,
+    ) -> Prometheus {
+        let listen_flag = flag_value(flags, "--web.listen-address").unwrap_or("0.0.0.0:9090");
+        let listen = connectable_addr(listen_flag);
+        Self::launch(
+            flags,
+            workdir,
+            listen,
+            route_prefix(flags),
+            job,
+            &scrape_configs_document(scrape_config),
+            access,
+        )
+    }
+
+    /// Starts Prometheus the way `bundle` says it must run: its flags, and, when it checks
+    /// passwords (web.yml), the bundle's own self-scrape job, reached with the bundle's
+    /// credentials (over the bundle's TLS without nginx).
+    pub fn start_for_bundle(bundle: &Bundle) -> Prometheus {
+        let flags = bundle.flags();
+        if !bundle.prometheus_checks_passwords() {
+            return Self::start(&flags, bundle.workdir());
+        }
+        let snippet = fs::read_to_string(bundle.scrape_snippet()).unwrap_or_else(|e| {
+            panic!("read {}: {e}", bundle.scrape_snippet().display());
+        });
+        Self::start_with_scrape_config(
+            &flags,
+            bundle.workdir(),
+            &snippet,
+            "prometheus",
+            bundle.web_access(),
+        )
+    }
+
     fn start_with_jobs(
         flags: &[String],
         workdir: &Path,
@@ -664,12 +805,32 @@ impl Prometheus {
         job: &str,
         scrape_configs: &str,
     ) -> Prometheus {
+        Self::launch(
+            flags,
+            workdir,
+            listen,
+            route_prefix,
+            job,
+            &format!("scrape_configs:\n{scrape_configs}"),
+            WebAccess::default(),
+        )
+    }
+
+    fn launch(
+        flags: &[String],
+        workdir: &Path,
+        listen: SocketAddr,
+        route_prefix: String,
+        job: &str,
+        scrape_configs_document: &str,
+        access: WebAccess,
+    ) -> Prometheus {
         let run_dir = workdir.join(format!("prometheus-{}", listen.port()));
         fs::create_dir_all(&run_dir).expect("create prometheus run dir");
         let config = run_dir.join("prometheus.yml");
         // scrape_timeout must not exceed the interval; 1 s keeps "target up" quick to see.
         let yaml = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n{scrape_configs}"
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n{scrape_configs_document}"
         );
         fs::write(&config, yaml).expect("write prometheus.yml");
         let log = run_dir.join("prometheus.log");
@@ -691,22 +852,43 @@ impl Prometheus {
             listen,
             route_prefix,
             job: job.to_string(),
+            access,
             run_dir,
         };
         prometheus.wait_until_ready();
         prometheus
     }
 
+    /// Waits until `-/ready` answers 200 to a client with `access` (with web.yml, it answers
+    /// 401 to any other).
     fn wait_until_ready(&mut self) {
+        let ready_url = format!("{}-/ready", self.url());
         let ready_path = format!("{}-/ready", self.route_prefix);
         let listen = self.listen;
+        let authorization = self
+            .access
+            .basic_auth
+            .as_ref()
+            .map(|(user, password)| basic_authorization(user, password));
+        let curl_args = self.curl_args();
+        let tls = self.access.tls.is_some();
         let mut exited = None;
+        let mut last_status = None;
         let ready = wait_until(START_TIMEOUT, || {
             if let Ok(Some(status)) = self.child.try_wait() {
                 exited = Some(status);
                 return true;
             }
-            http_status(listen, &ready_path) == Some(200)
+            last_status = if tls {
+                // TLS needs curl; spawning it is slow enough to poll less often.
+                thread::sleep(Duration::from_millis(150));
+                let mut args = curl_args.clone();
+                args.push(ready_url.clone());
+                Some(curl(&args).status).filter(|status| *status != 0)
+            } else {
+                http_status(listen, &ready_path, authorization.as_deref())
+            };
+            last_status == Some(200)
         });
         if let Some(status) = exited {
             panic!(
@@ -716,26 +898,70 @@ impl Prometheus {
         }
         if !ready {
             panic!(
-                "prometheus was not ready at http://{listen}{ready_path} within \
-                 {START_TIMEOUT:?}:\n{}",
+                "prometheus was not ready at {ready_url} within {START_TIMEOUT:?} \
+                 (last status: {last_status:?}; {}):\n{}",
+                if self.access.basic_auth.is_some() {
+                    "polled with the bundle's credentials"
+                } else {
+                    "polled without credentials"
+                },
                 self.diagnostics()
             );
         }
     }
 
-    /// Base URL of the server itself (not through the proxy), ending in '/'.
+    /// Base URL of the server itself (not through the proxy), ending in '/'. With TLS, the
+    /// host is the certificate's name, which `curl_args` resolves to the listen address.
     pub fn url(&self) -> String {
-        format!("http://{}{}", self.listen, self.route_prefix)
+        match &self.access.tls {
+            None => format!("http://{}{}", self.listen, self.route_prefix),
+            Some(tls) => format!(
+                "https://{}:{}{}",
+                host_in_url(&tls.server_name),
+                self.listen.port(),
+                self.route_prefix
+            ),
+        }
+    }
+
+    /// curl arguments that get a request to `url()` past its web.yml: the credentials, and
+    /// with TLS the certificate to verify against and the name resolved to the listen address.
+    pub fn curl_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(tls) = &self.access.tls {
+            args.extend(["--cacert".to_string(), tls.ca_file.display().to_string()]);
+            if tls.server_name.parse::<IpAddr>().is_err() {
+                let ip = match self.listen.ip() {
+                    IpAddr::V6(ip) => format!("[{ip}]"),
+                    IpAddr::V4(ip) => ip.to_string(),
+                };
+                args.extend([
+                    "--resolve".to_string(),
+                    format!("{}:{}:{ip}", tls.server_name, self.listen.port()),
+                ]);
+            }
+        }
+        if let Some((user, password)) = &self.access.basic_auth {
+            args.extend(["-u".to_string(), format!("{user}:{password}")]);
+        }
+        args
+    }
+
+    /// A GET of `path` (relative to the route prefix, e.g. "api/v1/targets") on the server
+    /// itself, with `access`.
+    pub fn get(&self, path: &str) -> CurlResult {
+        let mut args = self.curl_args();
+        args.push(format!("{}{path}", self.url()));
+        curl(&args)
     }
 
     /// Polls the targets API until this server's job reports health "up". On timeout
     /// returns the target's last health and lastError, which say why the scrape fails.
     pub fn wait_target_up(&self) -> Result<(), String> {
-        let targets_url = format!("{}api/v1/targets?state=active", self.url());
         let mut last_seen = String::from("the target never appeared in /api/v1/targets");
         let up = wait_until(TARGET_UP_TIMEOUT, || {
             thread::sleep(Duration::from_millis(200));
-            let response = curl([targets_url.as_str()]);
+            let response = self.get("api/v1/targets?state=active");
             let Ok(json) = serde_json::from_str::<serde_json::Value>(&response.body) else {
                 last_seen = format!(
                     "targets API answered {}: {}",
@@ -909,6 +1135,19 @@ pub const USERNAME: &str = "admin";
 /// Has characters that need care in YAML, shell and htpasswd handling.
 pub const PASSWORD: &str = "s3cret: pass#word with spaces";
 
+/// Who serves clients and who checks the password.
+#[allow(dead_code)] // for the tests of the shapes where Prometheus checks (e2e_auth.rs)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Shape {
+    /// nginx in front, checking `.htpasswd` (`--auth nginx`, the default).
+    #[default]
+    NginxChecks,
+    /// nginx in front for TLS and the prefix; Prometheus checks `web.yml` (`--auth prometheus`).
+    PrometheusChecks,
+    /// No nginx: Prometheus serves TLS and basic auth itself (`--no-nginx`).
+    PrometheusAlone,
+}
+
 /// What to ask promsetup for; everything else (ports, folders, bind address) the harness
 /// picks so tests never collide.
 #[derive(Clone, Debug)]
@@ -919,6 +1158,7 @@ pub struct Setup {
     pub tls: bool,
     /// Ask for the plain-HTTP port that redirects to HTTPS.
     pub http_redirect: bool,
+    pub shape: Shape,
     pub extra_args: Vec<String>,
 }
 
@@ -929,6 +1169,7 @@ impl Default for Setup {
             prefix: None,
             tls: true,
             http_redirect: false,
+            shape: Shape::default(),
             extra_args: Vec::new(),
         }
     }
@@ -953,15 +1194,34 @@ impl Setup {
             ..Setup::default()
         }
     }
+    /// nginx in front, Prometheus checking the password (`--auth prometheus`).
+    #[allow(dead_code)] // for the tests of the shapes where Prometheus checks (e2e_auth.rs)
+    pub fn prometheus_checks() -> Setup {
+        Setup {
+            shape: Shape::PrometheusChecks,
+            ..Setup::default()
+        }
+    }
+    /// Prometheus alone, with TLS and basic auth of its own (`--no-nginx`).
+    #[allow(dead_code)] // for the tests of the shapes where Prometheus checks (e2e_auth.rs)
+    pub fn prometheus_alone() -> Setup {
+        Setup {
+            shape: Shape::PrometheusAlone,
+            ..Setup::default()
+        }
+    }
 }
 
 /// The files promsetup wrote for one Setup, in a temporary folder of their own.
 pub struct Bundle {
     pub setup: Setup,
-    /// Where promsetup wrote the files (also the --conf-dir, so nginx reads them there).
+    /// Where promsetup wrote the files (also the --conf-dir and the --prometheus-dir, so nginx
+    /// and Prometheus read them there).
     pub dir: PathBuf,
+    /// Where clients connect: nginx's port, or Prometheus's without nginx.
     pub port: u16,
     pub http_port: Option<u16>,
+    /// Where Prometheus listens: behind nginx its loopback upstream; without nginx, `port`.
     pub upstream_port: u16,
     pub username: String,
     pub password: String,
@@ -976,9 +1236,10 @@ impl Bundle {
         let root = traversable_tempdir();
         // Not created here: promsetup must create it usable by nginx's worker.
         let dir = root.path().join("bundle");
+        let alone = setup.shape == Shape::PrometheusAlone;
         let port = free_port();
         let http_port = setup.http_redirect.then(free_port);
-        let upstream_port = free_port();
+        let upstream_port = if alone { port } else { free_port() };
         let mut args: Vec<String> = [
             "--non-interactive",
             "--password-stdin",
@@ -994,15 +1255,30 @@ impl Bundle {
         args.extend([
             "--port".into(),
             port.to_string(),
-            "--http-port".into(),
-            http_port.unwrap_or(0).to_string(),
-            "--upstream".into(),
-            format!("127.0.0.1:{upstream_port}"),
             "--out".into(),
             dir.display().to_string(),
-            "--conf-dir".into(),
-            dir.display().to_string(),
         ]);
+        // Without nginx, promsetup refuses nginx's flags; a redirect asked for is passed on, so
+        // promsetup says what it thinks of it.
+        if !alone || http_port.is_some() {
+            args.extend(["--http-port".into(), http_port.unwrap_or(0).to_string()]);
+        }
+        if !alone {
+            args.extend([
+                "--upstream".into(),
+                format!("127.0.0.1:{upstream_port}"),
+                "--conf-dir".into(),
+                dir.display().to_string(),
+            ]);
+        }
+        match setup.shape {
+            Shape::NginxChecks => {}
+            Shape::PrometheusChecks => args.extend(["--auth".into(), "prometheus".into()]),
+            Shape::PrometheusAlone => args.push("--no-nginx".into()),
+        }
+        if setup.shape != Shape::NginxChecks {
+            args.extend(["--prometheus-dir".into(), dir.display().to_string()]);
+        }
         if let Some(prefix) = &setup.prefix {
             args.extend(["--prefix".into(), prefix.clone()]);
         }
@@ -1046,6 +1322,43 @@ impl Bundle {
     }
     pub fn key(&self) -> PathBuf {
         self.dir.join(format!("{}.key", self.setup.domain))
+    }
+    #[allow(dead_code)] // for the tests of the shapes where Prometheus checks (e2e_auth.rs)
+    pub fn web_config(&self) -> PathBuf {
+        self.dir.join("web.yml")
+    }
+    #[allow(dead_code)] // for the tests of the shapes where Prometheus checks (e2e_auth.rs)
+    pub fn web_config_text(&self) -> String {
+        fs::read_to_string(self.web_config()).expect("read web.yml")
+    }
+    #[allow(dead_code)] // for the tests of the shapes where Prometheus checks (e2e_auth.rs)
+    pub fn self_scrape_password(&self) -> PathBuf {
+        self.dir.join("self-scrape.password")
+    }
+    pub fn scrape_snippet(&self) -> PathBuf {
+        self.dir.join("prometheus-scrape.yml")
+    }
+
+    pub fn has_nginx(&self) -> bool {
+        self.setup.shape != Shape::PrometheusAlone
+    }
+    /// Whether Prometheus checks passwords from a web.yml.
+    pub fn prometheus_checks_passwords(&self) -> bool {
+        self.setup.shape != Shape::NginxChecks
+    }
+
+    /// How a client reaches Prometheus itself (not through nginx) as the bundle's user: with
+    /// its credentials when Prometheus checks them, over TLS when it serves TLS itself.
+    pub fn web_access(&self) -> WebAccess {
+        WebAccess {
+            basic_auth: self
+                .prometheus_checks_passwords()
+                .then(|| (self.username.clone(), self.password.clone())),
+            tls: (!self.has_nginx() && self.setup.tls).then(|| WebTls {
+                ca_file: self.cert(),
+                server_name: self.setup.domain.clone(),
+            }),
+        }
     }
 
     /// prometheus.flags, one flag per line (blank lines and # comments ignored).
@@ -1128,12 +1441,17 @@ pub struct Stack {
 
 impl Stack {
     /// Starts the stack, or returns None (the test is skipped) when nginx, Prometheus or curl
-    /// is not installed outside CI.
+    /// is not installed outside CI. When Prometheus checks passwords, it runs with the
+    /// bundle's own self-scrape job (see `Prometheus::start_for_bundle`).
     pub fn start(bundle: Bundle) -> Option<Stack> {
+        assert!(
+            bundle.has_nginx(),
+            "a bundle without nginx is served by PrometheusAlone::start"
+        );
         require("nginx")?;
         require("prometheus")?;
         require("curl")?;
-        let prometheus = Prometheus::start(&bundle.flags(), bundle.workdir());
+        let prometheus = Prometheus::start_for_bundle(&bundle);
         let nginx = Nginx::start(&bundle.nginx_conf(), bundle.workdir());
         Some(Stack {
             nginx,
@@ -1156,21 +1474,67 @@ impl Stack {
     /// Starts a Prometheus that scrapes PREFIX/metrics through the proxy with the bundle's
     /// credentials, trusting only the bundle's certificate.
     pub fn start_scraper(&self) -> Prometheus {
-        let bundle = &self.bundle;
-        let target = format!("127.0.0.1:{}", bundle.port);
-        let metrics_path = bundle.path("/metrics");
-        let cert = bundle.cert();
-        let scrape = ScrapeThroughProxy {
-            target: &target,
-            scheme: bundle.scheme(),
-            metrics_path: &metrics_path,
-            username: &bundle.username,
-            password: &bundle.password,
-            ca_file: bundle.setup.tls.then_some(cert.as_path()),
-            server_name: bundle.setup.tls.then_some(bundle.setup.domain.as_str()),
-        };
-        Prometheus::start_scraper(&scrape, bundle.workdir())
+        start_scraper_of(&self.bundle)
     }
+}
+
+/// A bundle without nginx, served for real: Prometheus alone, with the bundle's flags (its own
+/// TLS and basic auth from web.yml) and the bundle's self-scrape job.
+#[allow(dead_code)] // for the tests of the shapes where Prometheus checks (e2e_auth.rs)
+pub struct PrometheusAlone {
+    pub prometheus: Prometheus,
+    pub bundle: Bundle,
+}
+
+#[allow(dead_code)] // for the tests of the shapes where Prometheus checks (e2e_auth.rs)
+impl PrometheusAlone {
+    /// Starts Prometheus, or returns None (the test is skipped) when Prometheus or curl is not
+    /// installed outside CI.
+    pub fn start(bundle: Bundle) -> Option<PrometheusAlone> {
+        assert!(
+            !bundle.has_nginx(),
+            "a bundle with nginx is served by Stack::start"
+        );
+        require("prometheus")?;
+        require("curl")?;
+        let prometheus = Prometheus::start_for_bundle(&bundle);
+        Some(PrometheusAlone { prometheus, bundle })
+    }
+
+    /// Requests `path` (a full path, e.g. bundle.path("/metrics")) as a user would.
+    pub fn request(&self, credentials: Credentials, path: &str, extra: &[&str]) -> CurlResult {
+        request(&self.bundle, credentials, path, extra)
+    }
+
+    /// An authenticated GET of `path`.
+    pub fn get(&self, path: &str) -> CurlResult {
+        self.request(Credentials::Valid, path, &[])
+    }
+
+    /// Starts a second Prometheus that scrapes PREFIX/metrics from this one over its own TLS
+    /// with the bundle's credentials, trusting only the bundle's certificate.
+    pub fn start_scraper(&self) -> Prometheus {
+        start_scraper_of(&self.bundle)
+    }
+}
+
+/// Starts a Prometheus that scrapes PREFIX/metrics where clients reach `bundle` (nginx, or
+/// Prometheus itself without nginx) with the bundle's credentials, trusting only the bundle's
+/// certificate.
+pub fn start_scraper_of(bundle: &Bundle) -> Prometheus {
+    let target = format!("127.0.0.1:{}", bundle.port);
+    let metrics_path = bundle.path("/metrics");
+    let cert = bundle.cert();
+    let scrape = ScrapeThroughProxy {
+        target: &target,
+        scheme: bundle.scheme(),
+        metrics_path: &metrics_path,
+        username: &bundle.username,
+        password: &bundle.password,
+        ca_file: bundle.setup.tls.then_some(cert.as_path()),
+        server_name: bundle.setup.tls.then_some(bundle.setup.domain.as_str()),
+    };
+    Prometheus::start_scraper(&scrape, bundle.workdir())
 }
 
 /// Requests `path` from the bundle's server (which the caller has started).
