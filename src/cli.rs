@@ -32,17 +32,23 @@ const AFTER_HELP: &str = "\
 Password: there is deliberately no flag that takes the password itself (it would show in `ps` \
 and in shell history). Give it with --password-stdin, --password-file or the environment \
 variable PROMSETUP_PASSWORD. With none of them, a non-interactive run generates a strong random \
-password and stores it in password.txt (mode 0600) in the output folder.
+password and stores it in password.txt (mode 0600) in the output folder, and uses it again on the \
+next run.
 
 Files written into --out:
   nginx.conf        complete configuration, for `nginx -c` (replaces the main nginx.conf)
-  .htpasswd         USER:$2y$ bcrypt hash, mode 0640, group of nginx's worker user
+  .htpasswd         USER:$2y$ bcrypt hash, mode 0640, group of nginx's worker user (--auth nginx)
   DOMAIN.crt/.key   self-signed certificate (ECDSA P-256) and its key (0600); not with --no-tls
-  prometheus.flags  --web.external-url, --web.route-prefix=/, --web.listen-address
-Existing files are never replaced without --force; with it, each is kept as NAME.bak.
+  web.yml           Prometheus's own basic auth (and TLS with --no-nginx), when it checks passwords
+  prometheus-scrape.yml, self-scrape.password   Prometheus's self-scrape job, same case
+  prometheus.flags  --web.external-url, --web.route-prefix=/, --web.listen-address, ...
+Running again with the same answers changes nothing: hashes that still verify and a certificate \
+that still serves are kept. A file that would change is replaced only with --force, and then \
+kept as NAME.bak.
 
-Exit status: 0 written; 1 not written (a file in the way, a write failed); 2 bad usage or a \
-value refused (nothing written).";
+Exit status: 0 done (with --check: up to date); 1 failed or not written (a file in the way, a \
+write failed); 2 bad usage or a value refused (nothing written); 3 --check: a run would change \
+the bundle; 130 interrupted.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -130,108 +136,180 @@ pub enum UserAction {
 #[derive(Debug, Args)]
 pub struct SetupArgs {
     /// Never prompt; a missing required value is one error naming every missing flag.
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Running", long, global = true)]
     pub non_interactive: bool,
 
     /// Server name and certificate name: a DNS name (ASCII; xn-- for international names), or an
     /// IP address, which gets an IP SAN.
-    #[arg(long, value_name = "NAME", global = true)]
+    #[arg(
+        help_heading = "Where Prometheus is served",
+        long,
+        value_name = "NAME",
+        global = true
+    )]
     pub domain: Option<Domain>,
 
     /// Port nginx listens on [default: 443; 80 with --no-tls].
-    #[arg(long, value_name = "PORT", global = true)]
+    #[arg(
+        help_heading = "Where Prometheus is served",
+        long,
+        value_name = "PORT",
+        global = true
+    )]
     pub port: Option<Port>,
 
     /// URL path Prometheus is served under [default: /prometheus]; "/" serves the whole host.
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(
+        help_heading = "Where Prometheus is served",
+        long,
+        value_name = "PATH",
+        global = true
+    )]
     pub prefix: Option<UrlPrefix>,
 
     /// Basic-auth user name [default: admin].
-    #[arg(long, value_name = "NAME", global = true)]
+    #[arg(
+        help_heading = "Password and who checks it",
+        long,
+        value_name = "NAME",
+        global = true
+    )]
     pub username: Option<UserName>,
 
     /// Read the password from the first line of standard input.
-    #[arg(long, global = true, conflicts_with = "password_file")]
+    #[arg(
+        help_heading = "Password and who checks it",
+        long,
+        global = true,
+        conflicts_with = "password_file"
+    )]
     pub password_stdin: bool,
 
     /// Read the password from the first line of a file.
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(
+        help_heading = "Password and who checks it",
+        long,
+        value_name = "FILE",
+        global = true
+    )]
     pub password_file: Option<PathBuf>,
 
     /// Where Prometheus listens; also its --web.listen-address [default: 127.0.0.1:9090].
-    #[arg(long, value_name = "HOST:PORT", global = true)]
+    #[arg(
+        help_heading = "Where Prometheus is served",
+        long,
+        value_name = "HOST:PORT",
+        global = true
+    )]
     pub upstream: Option<Upstream>,
 
     /// Folder the bundle is written to; created if missing. Never defaults to /etc: install the
     /// files from there as the next steps show [default: ./promsetup-bundle].
-    #[arg(long, value_name = "DIR", global = true)]
+    #[arg(help_heading = "Running", long, value_name = "DIR", global = true)]
     pub out: Option<PathBuf>,
 
     /// Folder the files will live in on the server; only used for the paths written inside
     /// nginx.conf [default: /etc/nginx].
-    #[arg(long, value_name = "DIR", global = true)]
+    #[arg(
+        help_heading = "Where Prometheus is served",
+        long,
+        value_name = "DIR",
+        global = true
+    )]
     pub conf_dir: Option<ServerPath>,
 
     /// Port of a plain-HTTP server that redirects to HTTPS (308); 0 for none [default: 80].
-    #[arg(long, value_name = "PORT", global = true)]
+    #[arg(
+        help_heading = "Where Prometheus is served",
+        long,
+        value_name = "PORT",
+        global = true
+    )]
     pub http_port: Option<RedirectPort>,
 
     /// Plain HTTP with basic auth only: no certificate, http:// in the external URL.
-    #[arg(long, global = true, conflicts_with = "days")]
+    #[arg(help_heading = "TLS", long, global = true, conflicts_with = "days")]
     pub no_tls: bool,
 
     /// Your own certificate (PEM; a chain file starting with it is fine), used where it is:
     /// nginx.conf points at this absolute path. Checked before anything is written: the key
     /// must match, and the certificate must cover --domain and be valid now.
-    #[arg(long, value_name = "FILE", global = true, requires = "tls_key",
+    #[arg(help_heading = "TLS", long, value_name = "FILE", global = true, requires = "tls_key",
           conflicts_with_all = ["no_tls", "days"])]
     pub tls_cert: Option<ServerPath>,
 
     /// The key of --tls-cert (unencrypted PKCS#8 PEM), used where it is.
-    #[arg(long, value_name = "FILE", global = true, requires = "tls_cert")]
+    #[arg(
+        help_heading = "TLS",
+        long,
+        value_name = "FILE",
+        global = true,
+        requires = "tls_cert"
+    )]
     pub tls_key: Option<ServerPath>,
 
     /// Basic-auth realm, shown by browsers [default: Prometheus].
-    #[arg(long, value_name = "TEXT", global = true)]
+    #[arg(
+        help_heading = "Password and who checks it",
+        long,
+        value_name = "TEXT",
+        global = true
+    )]
     pub realm: Option<Realm>,
 
     /// Certificate validity in days, 1 to 825 [default: 397, the public-CA limit].
-    #[arg(long, value_name = "N", global = true)]
+    #[arg(help_heading = "TLS", long, value_name = "N", global = true)]
     pub days: Option<ValidityDays>,
 
     /// A re-run keeps the self-signed certificate and key until they are this close to expiry,
     /// then makes new ones [default: 30].
-    #[arg(long, value_name = "N", global = true)]
+    #[arg(help_heading = "TLS", long, value_name = "N", global = true)]
     pub renew_days: Option<RenewDays>,
 
     /// Read the answers from a TOML file (keys are these flags' names, e.g. domain, port,
     /// prefix, auth); flags given too override it. Never a password. `promsetup init` offers to
     /// save one next to the bundle.
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(help_heading = "Running", long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
 
     /// Write nothing; exit 0 when the bundle on disk is up to date, 3 when a run would change
     /// it (2 and 1 keep their meanings: bad input, failure).
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Running", long, global = true)]
     pub check: bool,
 
     /// Like --check, and show what would change as a unified diff of the text files, with
     /// hashes and keys masked.
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Running", long, global = true)]
     pub diff: bool,
 
     /// How to report: text for people, or json: one JSON document on standard output, its
     /// schema in the README (format_version 1).
-    #[arg(long, value_name = "FORMAT", global = true, default_value = "text")]
+    #[arg(
+        help_heading = "Running",
+        long,
+        value_name = "FORMAT",
+        global = true,
+        default_value = "text"
+    )]
     pub format: ReportFormat,
 
     /// Address nginx listens on [default: every address]; e.g. 127.0.0.1 or ::1.
-    #[arg(long, value_name = "IP", global = true)]
+    #[arg(
+        help_heading = "Where Prometheus is served",
+        long,
+        value_name = "IP",
+        global = true
+    )]
     pub bind: Option<IpAddr>,
 
     /// Account nginx's workers run as (`user` in nginx.conf); .htpasswd is made readable by its
     /// group [default: the first of www-data, nginx, http that exists here, else www-data].
-    #[arg(long, value_name = "USER", global = true)]
+    #[arg(
+        help_heading = "Where Prometheus is served",
+        long,
+        value_name = "USER",
+        global = true
+    )]
     pub nginx_user: Option<SystemUser>,
 
     /// bcrypt cost of the stored hash, 4 to 31 [default: 5 with --auth nginx, 12 when Prometheus
@@ -239,7 +317,12 @@ pub struct SetupArgs {
     /// each step doubles that time (cost 5: ~2 ms, about 7% of unauthenticated throughput; cost
     /// 12: ~250 ms, 3 requests/s). A leaked .htpasswd at cost 5 is cheap to attack if the password
     /// is weak: a long random password (the generated one) makes a low cost safe.
-    #[arg(long, value_name = "COST", global = true)]
+    #[arg(
+        help_heading = "Password and who checks it",
+        long,
+        value_name = "COST",
+        global = true
+    )]
     pub bcrypt_cost: Option<BcryptCost>,
 
     /// Who checks the password. nginx: from .htpasswd, on every request, blocking its worker
@@ -247,52 +330,67 @@ pub struct SetupArgs {
     /// and the prefix and passes the credentials on; Prometheus (2.24 or later) checks them from
     /// the generated web.yml and caches the result, so a strong hash (cost 12) costs nothing after
     /// the first request [default: nginx].
-    #[arg(long, value_name = "WHO", global = true)]
+    #[arg(
+        help_heading = "Password and who checks it",
+        long,
+        value_name = "WHO",
+        global = true
+    )]
     pub auth: Option<AuthArg>,
 
     /// No nginx: Prometheus itself serves TLS and basic auth from web.yml, on --port
     /// [default port: 9090]. For hosts without nginx; implies --auth prometheus.
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Password and who checks it", long, global = true)]
     pub no_nginx: bool,
 
     /// Folder Prometheus's files (web.yml, the self-scrape password) will live in on the server
     /// [default: /etc/prometheus].
-    #[arg(long, value_name = "DIR", global = true)]
+    #[arg(
+        help_heading = "Password and who checks it",
+        long,
+        value_name = "DIR",
+        global = true
+    )]
     pub prometheus_dir: Option<ServerPath>,
 
     /// Account Prometheus runs as; it must read web.yml (and, with --no-nginx, the key)
     /// [default: prometheus].
-    #[arg(long, value_name = "USER", global = true)]
+    #[arg(
+        help_heading = "Password and who checks it",
+        long,
+        value_name = "USER",
+        global = true
+    )]
     pub prometheus_user: Option<SystemUser>,
 
     /// Enable Prometheus's /-/quit and /-/reload (--web.enable-lifecycle) and let authenticated
     /// users reach them through nginx. Without it nginx answers 403 there, whatever the password.
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Prometheus endpoints", long, global = true)]
     pub enable_lifecycle: bool,
 
     /// Enable Prometheus's /api/v1/admin/ (--web.enable-admin-api: delete series, snapshots) and
     /// let authenticated users reach it through nginx. Without it nginx answers 403 there.
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Prometheus endpoints", long, global = true)]
     pub enable_admin_api: bool,
 
     /// Serve PREFIX/-/healthy without a password, for load balancers (--auth nginx only).
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Prometheus endpoints", long, global = true)]
     pub public_healthcheck: bool,
 
     /// nginx version the configuration is for [default: that of `nginx -V` here, else 1.22.1].
-    #[arg(long, value_name = "VERSION", global = true)]
+    #[arg(help_heading = "TLS", long, value_name = "VERSION", global = true)]
     pub nginx_version: Option<Version>,
 
     /// OpenSSL version nginx uses [default: from `nginx -V` here, else 3.0.0].
-    #[arg(long, value_name = "VERSION", global = true)]
+    #[arg(help_heading = "TLS", long, value_name = "VERSION", global = true)]
     pub openssl_version: Option<Version>,
 
     /// Replace files that already exist in --out (each old file is kept as NAME.bak).
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Running", long, global = true)]
     pub force: bool,
 
     /// Delete the answers `promsetup init` remembered (never the password), then exit.
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Running", long, global = true)]
     pub forget: bool,
 }
 
