@@ -1,14 +1,1035 @@
-//! `promsetup user add|remove|list`: edits a bundle's users. Being written (issue 6).
+//! `promsetup user add|remove|list`: edits the people who may sign in to a bundle that exists,
+//! in its `.htpasswd` (nginx checks) and/or its `web.yml` (Prometheus checks), whichever the
+//! folder holds.
+//!
+//! It owns finding those files, reading their user lines, and the edit itself: one user's line
+//! is added, given a new hash, or removed, and every other byte stays as it was (comments, order,
+//! other users, lines it does not understand). It must not write a file itself (each edited file
+//! goes through `write::apply`, which keeps the old one as `NAME.bak`, and keeps the owner, group
+//! and mode of a deployed file), must not print a password except once at a terminal, must never
+//! add, remove or list as a person Prometheus's self-scrape account, and must not leave a file
+//! without a person who can sign in.
 
-use crate::cli::{SetupArgs, UserArgs};
+use std::io::{BufRead, Write};
+use std::ops::Range;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+use crate::cli::{ReportFormat, SetupArgs, UserAction, UserArgs};
+use crate::plan::{
+    Access, Artifact, HTPASSWD_FILE, Plan, SELF_SCRAPE_PASSWORD_FILE, SELF_SCRAPE_USER,
+    WEB_CONFIG_FILE,
+};
 use crate::prompt::Prompter;
 use crate::run::{Failure, Streams};
+use crate::secret::{self, PASSWORD_ENV, Password, PasswordError};
+use crate::setup::{
+    DEFAULT_BCRYPT_COST, DEFAULT_OUT_DIR, DEFAULT_PROMETHEUS_BCRYPT_COST,
+    MIN_PROMETHEUS_BCRYPT_COST,
+};
+use crate::values::{BcryptCost, Invalid, UserName};
+use crate::write::{self, Policy, Status};
 
+/// Runs `promsetup user ACTION` on the bundle folder: `--dir`, else `--out`, else
+/// `./promsetup-bundle`.
 pub fn run(
-    _args: &UserArgs,
-    _options: &SetupArgs,
-    _streams: Streams,
-    _prompter: Option<&mut dyn Prompter>,
+    args: &UserArgs,
+    options: &SetupArgs,
+    streams: Streams,
+    prompter: Option<&mut dyn Prompter>,
 ) -> Result<(), Failure> {
-    Err(Failure::Usage("promsetup user is not built yet".into()))
+    if options.check || options.diff || options.format == ReportFormat::Json {
+        return Err(Failure::Usage(
+            "promsetup user takes neither --check, --diff nor --format json: it edits one \
+             user's line and says what it did (the old file is kept as .bak)"
+                .into(),
+        ));
+    }
+    let dir = args
+        .dir
+        .clone()
+        .or_else(|| options.out.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT_DIR));
+    match &args.action {
+        UserAction::Add { name } => add(name, &dir, options, streams, prompter),
+        UserAction::Remove { name } => remove(name, &dir, streams.out, streams.err),
+        UserAction::List => list(&dir, streams.out),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The files and their lines
+
+/// Which of the bundle's user files, and who reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `.htpasswd`: `name:hash` lines, read by nginx on every request.
+    Htpasswd,
+    /// `web.yml`: `"name": "hash"` lines under `basic_auth_users:`, read by Prometheus.
+    WebConfig,
+}
+
+impl Kind {
+    fn file_name(self) -> &'static str {
+        match self {
+            Kind::Htpasswd => HTPASSWD_FILE,
+            Kind::WebConfig => WEB_CONFIG_FILE,
+        }
+    }
+
+    fn checker(self) -> &'static str {
+        match self {
+            Kind::Htpasswd => "nginx",
+            Kind::WebConfig => "Prometheus",
+        }
+    }
+}
+
+/// One user file as found on disk.
+struct UserFile {
+    kind: Kind,
+    path: PathBuf,
+    /// Its permission bits, which the edited file keeps.
+    mode: u32,
+    bytes: Vec<u8>,
+    lines: Vec<Line>,
+    /// Where a new user goes: after this line, or at the end of the file when `None`.
+    insert_after: Option<usize>,
+    /// The indentation of the user lines (`web.yml`).
+    indent: String,
+}
+
+/// One line of a user file, as byte offsets into it (its line ending included).
+struct Line {
+    span: Range<usize>,
+    entry: Option<Entry>,
+}
+
+/// A line that names a user.
+struct Entry {
+    name: String,
+    /// Where the hash is in the file; an edit replaces exactly these bytes.
+    hash: Range<usize>,
+}
+
+impl UserFile {
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.lines.iter().filter_map(|line| line.entry.as_ref())
+    }
+
+    fn holds(&self, name: &str) -> bool {
+        self.entries().any(|entry| entry.name == name)
+    }
+
+    /// The people (not the self-scrape account), each once, in the file's order.
+    fn people(&self) -> Vec<&Entry> {
+        let mut people: Vec<&Entry> = Vec::new();
+        for entry in self.entries() {
+            if entry.name != SELF_SCRAPE_USER && !people.iter().any(|p| p.name == entry.name) {
+                people.push(entry);
+            }
+        }
+        people
+    }
+
+    fn hash_of(&self, entry: &Entry) -> &[u8] {
+        &self.bytes[entry.hash.clone()]
+    }
+
+    /// The highest bcrypt cost among the file's hashes, if any is bcrypt.
+    fn highest_cost(&self) -> Option<BcryptCost> {
+        self.entries()
+            .filter_map(|entry| match Scheme::of(self.hash_of(entry)) {
+                Scheme::Bcrypt(cost) => cost.to_string().parse::<BcryptCost>().ok(),
+                _ => None,
+            })
+            .max_by_key(|cost| cost.get())
+    }
+}
+
+/// The folder's `.htpasswd` and `web.yml`, whichever exist; at least one, or a usage error.
+fn bundle_files(dir: &Path) -> Result<Vec<UserFile>, Failure> {
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(Failure::Usage(format!(
+                "{} is not a folder: give the bundle folder with --dir DIR",
+                dir.display()
+            )));
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Failure::Usage(format!(
+                "there is no folder {}: give the bundle folder with --dir DIR (or --out DIR)",
+                dir.display()
+            )));
+        }
+        Err(error) => {
+            return Err(Failure::Users(format!(
+                "cannot read {}: {error}",
+                dir.display()
+            )));
+        }
+    }
+    let mut files = Vec::new();
+    for kind in [Kind::Htpasswd, Kind::WebConfig] {
+        let path = dir.join(kind.file_name());
+        let meta = match std::fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => {
+                return Err(Failure::Users(format!(
+                    "cannot read {}: {error}",
+                    path.display()
+                )));
+            }
+        };
+        let bytes = std::fs::read(&path)
+            .map_err(|error| Failure::Users(format!("cannot read {}: {error}", path.display())))?;
+        let parsed = match kind {
+            Kind::Htpasswd => parse_htpasswd(&bytes),
+            Kind::WebConfig => parse_web_config(&bytes).map_err(|why| {
+                Failure::Users(format!(
+                    "promsetup cannot edit the users of {}: {why}; edit it by hand",
+                    path.display()
+                ))
+            })?,
+        };
+        files.push(UserFile {
+            kind,
+            path,
+            mode: meta.mode() & 0o777,
+            bytes,
+            lines: parsed.lines,
+            insert_after: parsed.insert_after,
+            indent: parsed.indent,
+        });
+    }
+    if files.is_empty() {
+        return Err(Failure::Usage(format!(
+            "{} holds neither {HTPASSWD_FILE} nor {WEB_CONFIG_FILE}, so it has no users to \
+             edit: give the folder promsetup wrote the bundle to with --dir DIR (or --out DIR)",
+            dir.display()
+        )));
+    }
+    Ok(files)
+}
+
+struct Parsed {
+    lines: Vec<Line>,
+    insert_after: Option<usize>,
+    indent: String,
+}
+
+/// The lines of `bytes`, each with its ending, as offsets.
+fn split_lines(bytes: &[u8]) -> Vec<Range<usize>> {
+    let mut spans = Vec::new();
+    let mut start = 0;
+    for (at, byte) in bytes.iter().enumerate() {
+        if *byte == b'\n' {
+            spans.push(start..at + 1);
+            start = at + 1;
+        }
+    }
+    if start < bytes.len() {
+        spans.push(start..bytes.len());
+    }
+    spans
+}
+
+/// The line without its ending (`\n` or `\r\n`).
+fn content(bytes: &[u8], span: &Range<usize>) -> Range<usize> {
+    let mut end = span.end;
+    while end > span.start && matches!(bytes[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    span.start..end
+}
+
+/// nginx's reading of `.htpasswd`: `#` starts a comment line; otherwise the user is everything
+/// before the first `:`, the hash runs to the next `:` (after which is a comment field) or the
+/// end of the line. A line without `:` is not a user to nginx, nor to promsetup.
+fn parse_htpasswd(bytes: &[u8]) -> Parsed {
+    let lines = split_lines(bytes)
+        .into_iter()
+        .map(|span| {
+            let text = content(bytes, &span);
+            let line = &bytes[text.clone()];
+            let entry = (!line.starts_with(b"#"))
+                .then(|| line.iter().position(|b| *b == b':'))
+                .flatten()
+                .filter(|colon| *colon > 0)
+                .and_then(|colon| {
+                    let name = std::str::from_utf8(&line[..colon]).ok()?.to_string();
+                    let rest = &line[colon + 1..];
+                    let length = rest.iter().position(|b| *b == b':').unwrap_or(rest.len());
+                    let start = text.start + colon + 1;
+                    Some(Entry {
+                        name,
+                        hash: start..start + length,
+                    })
+                });
+            Line { span, entry }
+        })
+        .collect();
+    Parsed {
+        lines,
+        insert_after: None,
+        indent: String::new(),
+    }
+}
+
+const USERS_KEY: &[u8] = b"basic_auth_users:";
+
+/// The block-style `basic_auth_users:` mapping promsetup writes (and a person would): a line
+/// with the key alone, then indented `name: hash` lines, each side bare or quoted. Blank and
+/// comment lines inside the block are kept; other lines are kept and not read.
+fn parse_web_config(bytes: &[u8]) -> Result<Parsed, String> {
+    let mut lines = Vec::new();
+    let mut header = None;
+    let mut in_block = false;
+    let mut last_entry: Option<usize> = None;
+    let mut last_person: Option<usize> = None;
+    let mut indent = None;
+    for (index, span) in split_lines(bytes).into_iter().enumerate() {
+        let text = content(bytes, &span);
+        let line = &bytes[text.clone()];
+        let blank_or_comment = {
+            let trimmed = line.trim_ascii_start();
+            trimmed.is_empty() || trimmed.starts_with(b"#")
+        };
+        let mut entry = None;
+        if in_block && !blank_or_comment && !line.starts_with(b" ") {
+            in_block = false;
+        }
+        if in_block && !blank_or_comment {
+            entry = parse_yaml_entry(line).map(|(name, hash)| {
+                let spaces = line.len() - line.trim_ascii_start().len();
+                indent.get_or_insert_with(|| " ".repeat(spaces));
+                Entry {
+                    name,
+                    hash: text.start + hash.start..text.start + hash.end,
+                }
+            });
+            if let Some(entry) = &entry {
+                last_entry = Some(index);
+                if entry.name != SELF_SCRAPE_USER {
+                    last_person = Some(index);
+                }
+            }
+        } else if let Some(rest) = line.strip_prefix(USERS_KEY) {
+            if header.is_some() {
+                return Err("it names basic_auth_users twice".into());
+            }
+            let rest = rest.trim_ascii();
+            if !(rest.is_empty() || rest.starts_with(b"#")) {
+                return Err("its basic_auth_users is not a block of one user per line".into());
+            }
+            header = Some(index);
+            in_block = true;
+        }
+        lines.push(Line { span, entry });
+    }
+    let Some(header) = header else {
+        return Err("it has no basic_auth_users".into());
+    };
+    Ok(Parsed {
+        lines,
+        // People first, Prometheus's own account after them, as promsetup writes the file.
+        insert_after: Some(last_person.or(last_entry).unwrap_or(header)),
+        indent: indent.unwrap_or_else(|| "  ".into()),
+    })
+}
+
+/// `  "name": "hash"`, `  name: hash` or `  'name': 'hash'`, with an optional comment after.
+/// Returns the name and where the hash is in `line`. Names with escapes are not read (promsetup's
+/// user names need none).
+fn parse_yaml_entry(line: &[u8]) -> Option<(String, Range<usize>)> {
+    let start = line.len() - line.trim_ascii_start().len();
+    let (name, after_name) = yaml_scalar(line, start, true)?;
+    let mut at = after_name;
+    while line.get(at) == Some(&b' ') {
+        at += 1;
+    }
+    if line.get(at) != Some(&b':') {
+        return None;
+    }
+    at += 1;
+    while line.get(at) == Some(&b' ') {
+        at += 1;
+    }
+    let (hash, after_hash) = yaml_scalar(line, at, false)?;
+    let rest = &line[after_hash..];
+    let comment = rest.starts_with(b" ") && rest.trim_ascii_start().starts_with(b"#");
+    if !(rest.trim_ascii().is_empty() || comment) {
+        return None;
+    }
+    if name.is_empty() || hash.is_empty() {
+        return None;
+    }
+    let name = std::str::from_utf8(&line[name]).ok()?.to_string();
+    Some((name, hash))
+}
+
+/// A quoted or bare scalar starting at `start`: its text (inside the quotes) and where it ends.
+/// A bare key ends at `:`; a bare value at the end of the line or ` #`.
+fn yaml_scalar(line: &[u8], start: usize, key: bool) -> Option<(Range<usize>, usize)> {
+    match line.get(start)? {
+        quote @ (b'"' | b'\'') => {
+            let length = line[start + 1..].iter().position(|b| b == quote)?;
+            let text = start + 1..start + 1 + length;
+            if line[text.clone()].contains(&b'\\') {
+                return None;
+            }
+            Some((text.clone(), text.end + 1))
+        }
+        _ => {
+            let rest = &line[start..];
+            let length = if key {
+                rest.iter().position(|b| *b == b':')?
+            } else {
+                rest.windows(2)
+                    .position(|pair| pair == b" #")
+                    .unwrap_or(rest.len())
+            };
+            let text = rest[..length].trim_ascii_end();
+            if text.iter().any(|b| b.is_ascii_whitespace()) {
+                return None;
+            }
+            Some((start..start + text.len(), start + length))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hash schemes
+
+/// How a stored password is hashed, for `list` (never the hash itself).
+#[derive(Debug, PartialEq, Eq)]
+enum Scheme {
+    Bcrypt(u32),
+    Named(&'static str),
+}
+
+impl Scheme {
+    fn of(hash: &[u8]) -> Scheme {
+        let text = String::from_utf8_lossy(hash);
+        for prefix in ["$2y$", "$2a$", "$2b$", "$2x$"] {
+            if let Some(rest) = text.strip_prefix(prefix) {
+                if let Some(cost) = rest
+                    .get(..2)
+                    .filter(|_| rest.get(2..3) == Some("$"))
+                    .and_then(|cost| cost.parse().ok())
+                {
+                    return Scheme::Bcrypt(cost);
+                }
+            }
+        }
+        let named = [
+            ("$apr1$", "Apache MD5"),
+            ("$1$", "MD5-crypt"),
+            ("$5$", "SHA-256-crypt"),
+            ("$6$", "SHA-512-crypt"),
+            ("$y$", "yescrypt"),
+            ("{SHA}", "SHA-1 (weak)"),
+            ("{SSHA}", "salted SHA-1 (weak)"),
+            ("{PLAIN}", "plain text (no hash)"),
+        ];
+        if let Some((_, name)) = named.iter().find(|(prefix, _)| text.starts_with(prefix)) {
+            return Scheme::Named(name);
+        }
+        let des = text.len() == 13
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'/'));
+        Scheme::Named(if des {
+            "DES crypt (weak)"
+        } else {
+            "unknown scheme"
+        })
+    }
+}
+
+impl std::fmt::Display for Scheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scheme::Bcrypt(cost) => write!(f, "bcrypt cost {cost}"),
+            Scheme::Named(name) => f.write_str(name),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Editing
+
+enum Edit<'a> {
+    /// Give `name` this hash: in place on its first line (later lines of the same name, which
+    /// nginx never reads, are dropped), or on a new line.
+    Set {
+        name: &'a str,
+        hash: &'a str,
+    },
+    Remove {
+        name: &'a str,
+    },
+}
+
+/// The file's new contents: only the lines of the edited user differ.
+fn edited(file: &UserFile, edit: &Edit) -> Zeroizing<Vec<u8>> {
+    let bytes = &file.bytes;
+    let mut out = Zeroizing::new(Vec::with_capacity(bytes.len() + 128));
+    let mut done = false;
+    let new_line = |name: &str, hash: &str| match file.kind {
+        Kind::Htpasswd => format!("{name}:{hash}\n"),
+        Kind::WebConfig => format!("{}\"{name}\": \"{hash}\"\n", file.indent),
+    };
+    let push_line = |out: &mut Vec<u8>, line: &str| {
+        if out.last().is_some_and(|b| *b != b'\n') {
+            out.push(b'\n');
+        }
+        out.extend_from_slice(line.as_bytes());
+    };
+    for (index, line) in file.lines.iter().enumerate() {
+        let own = line.entry.as_ref().filter(|entry| match edit {
+            Edit::Set { name, .. } | Edit::Remove { name } => entry.name == *name,
+        });
+        match (own, edit) {
+            (None, _) => out.extend_from_slice(&bytes[line.span.clone()]),
+            (Some(entry), Edit::Set { hash, .. }) if !done => {
+                out.extend_from_slice(&bytes[line.span.start..entry.hash.start]);
+                out.extend_from_slice(hash.as_bytes());
+                out.extend_from_slice(&bytes[entry.hash.end..line.span.end]);
+                done = true;
+            }
+            (Some(_), _) => {}
+        }
+        if let Edit::Set { name, hash } = edit {
+            if !done && file.insert_after == Some(index) && !file.holds(name) {
+                push_line(&mut out, &new_line(name, hash));
+                done = true;
+            }
+        }
+    }
+    if let Edit::Set { name, hash } = edit {
+        if !done {
+            push_line(&mut out, &new_line(name, hash));
+        }
+    }
+    out
+}
+
+/// The edited file, to be written over the old one with its mode, owner and group.
+fn artifact(file: &UserFile, contents: Zeroizing<Vec<u8>>) -> Artifact {
+    Artifact {
+        file_name: file.kind.file_name().to_string(),
+        contents,
+        mode: file.mode,
+        access: Access::AsBefore,
+        server_dir: None,
+    }
+}
+
+fn write_plan(
+    artifacts: Vec<Artifact>,
+    dir: &Path,
+    err: &mut dyn Write,
+) -> Result<write::Report, Failure> {
+    let plan = Plan {
+        artifacts,
+        flags: Vec::new(),
+        certificate_not_after: None,
+        password_file: None,
+    };
+    let policy = Policy {
+        force: true,
+        backups: true,
+    };
+    let report = write::apply(&plan, dir, policy)?;
+    for warning in &report.warnings {
+        let _ = writeln!(err, "warning: {warning}");
+    }
+    Ok(report)
+}
+
+/// Where the previous version of `path` was kept, if it was.
+fn backup_of<'a>(report: &'a write::Report, path: &Path) -> Option<&'a Path> {
+    report
+        .files
+        .iter()
+        .find_map(|written| match &written.status {
+            Status::Replaced {
+                backup: Some(backup),
+            } if written.path == path => Some(backup.as_path()),
+            _ => None,
+        })
+}
+
+/// The file name a generated password is stored under: `NAME.password`, unless that is one of
+/// the bundle's own files (a user called `self-scrape`).
+fn password_file_name(name: &UserName) -> String {
+    let file = format!("{name}.password");
+    if file == SELF_SCRAPE_PASSWORD_FILE {
+        format!("user-{name}.password")
+    } else {
+        file
+    }
+}
+
+fn refuse_reserved(name: &UserName, action: &str) -> Result<(), Failure> {
+    if name.as_str() == SELF_SCRAPE_USER {
+        return Err(Failure::Usage(format!(
+            "{SELF_SCRAPE_USER} is Prometheus's own account for scraping itself, not a person's: \
+             promsetup does not {action} it. Choose another name"
+        )));
+    }
+    Ok(())
+}
+
+/// Where the password came from decides what is said about it afterwards.
+enum Origin {
+    /// From --password-stdin, --password-file, PROMSETUP_PASSWORD, or typed at the prompt.
+    Given,
+    /// Generated at a terminal: shown once.
+    GeneratedShown,
+    /// Generated without a terminal: stored in `NAME.password`, never printed.
+    GeneratedStored,
+}
+
+fn obtain_password(
+    name: &UserName,
+    options: &SetupArgs,
+    stdin: &mut dyn BufRead,
+    prompter: Option<&mut dyn Prompter>,
+) -> Result<(Password, Origin), Failure> {
+    let environment = std::env::var(PASSWORD_ENV).ok().map(Zeroizing::new);
+    if let Some(source) = options.given(environment.is_some()).password {
+        let obtained = secret::obtain(&source, stdin, environment)?;
+        return Ok((obtained.password, Origin::Given));
+    }
+    match prompter {
+        Some(prompter) if !options.non_interactive => {
+            let check = |text: &str| {
+                Password::new(Zeroizing::new(text.to_string()))
+                    .map(drop)
+                    .map_err(|Invalid(why)| why)
+            };
+            let prompt = format!("Password for {name} (Enter: generate one)");
+            match prompter.new_password(&prompt, &check)? {
+                Some(text) => {
+                    let password = Password::new(text).map_err(|why| PasswordError::Rule {
+                        origin: "the prompt".into(),
+                        why,
+                    })?;
+                    Ok((password, Origin::Given))
+                }
+                None => Ok((Password::generate(), Origin::GeneratedShown)),
+            }
+        }
+        _ => Ok((Password::generate(), Origin::GeneratedStored)),
+    }
+}
+
+/// The cost of a new hash: `--bcrypt-cost` when given; else the file's own (the highest of its
+/// bcrypt hashes), never below 12 for `web.yml` (Prometheus caches a verified password), and 5
+/// for an `.htpasswd` without bcrypt lines (nginx hashes on every request).
+fn cost_for(file: &UserFile, flag: Option<BcryptCost>) -> Result<BcryptCost, Failure> {
+    let existing = file.highest_cost();
+    match (file.kind, flag) {
+        (Kind::WebConfig, Some(cost)) if cost.get() < MIN_PROMETHEUS_BCRYPT_COST => {
+            Err(Failure::Usage(format!(
+                "--bcrypt-cost {} is too low for a web.yml: Prometheus caches a verified \
+                 password, so a strong cost costs nothing after the first request; give {} or \
+                 more",
+                cost.get(),
+                MIN_PROMETHEUS_BCRYPT_COST
+            )))
+        }
+        (_, Some(cost)) => Ok(cost),
+        (Kind::Htpasswd, None) => Ok(existing.unwrap_or(DEFAULT_BCRYPT_COST)),
+        (Kind::WebConfig, None) => Ok(existing
+            .filter(|cost| cost.get() > DEFAULT_PROMETHEUS_BCRYPT_COST.get())
+            .unwrap_or(DEFAULT_PROMETHEUS_BCRYPT_COST)),
+    }
+}
+
+fn reread_note(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Htpasswd => {
+            "nginx reads .htpasswd on every request: once the file is in place on the server, \
+             no reload is needed."
+        }
+        Kind::WebConfig => {
+            "Prometheus reads web.yml on every request: once the file is in place on the \
+             server, no restart is needed."
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The actions
+
+fn add(
+    name: &UserName,
+    dir: &Path,
+    options: &SetupArgs,
+    streams: Streams,
+    prompter: Option<&mut dyn Prompter>,
+) -> Result<(), Failure> {
+    refuse_reserved(name, "add")?;
+    let files = bundle_files(dir)?;
+    let costs = files
+        .iter()
+        .map(|file| cost_for(file, options.bcrypt_cost))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (password, origin) = obtain_password(name, options, streams.stdin, prompter)?;
+
+    let mut artifacts = Vec::new();
+    let password_file = password_file_name(name);
+    if let Origin::GeneratedStored = origin {
+        let mut contents = Zeroizing::new(Vec::with_capacity(password.len() + 1));
+        contents.extend_from_slice(password.expose().as_bytes());
+        contents.push(b'\n');
+        artifacts.push(Artifact {
+            file_name: password_file.clone(),
+            contents,
+            mode: 0o600,
+            access: Access::Owner,
+            server_dir: None,
+        });
+    }
+    let mut messages = Vec::new();
+    for (file, cost) in files.iter().zip(&costs) {
+        let hash = password.bcrypt(*cost);
+        let verb = if file.holds(name.as_str()) {
+            format!("Updated the password of {name} in")
+        } else {
+            format!("Added {name} to")
+        };
+        messages.push((
+            file,
+            format!(
+                "{verb} {} (bcrypt cost {}).",
+                file.path.display(),
+                cost.get()
+            ),
+        ));
+        let edit = Edit::Set {
+            name: name.as_str(),
+            hash: &hash,
+        };
+        artifacts.push(artifact(file, edited(file, &edit)));
+    }
+    let report = write_plan(artifacts, dir, streams.err)?;
+
+    let out = streams.out;
+    for (file, message) in &messages {
+        let _ = writeln!(out, "{message}");
+        if let Some(backup) = backup_of(&report, &file.path) {
+            let _ = writeln!(out, "The previous file is kept as {}.", backup.display());
+        }
+    }
+    let stored = dir.join(&password_file);
+    match origin {
+        Origin::GeneratedStored => {
+            let _ = writeln!(
+                out,
+                "The generated password for {name} is in {} (mode 0600); give it to them, then \
+                 delete the file.",
+                stored.display()
+            );
+        }
+        Origin::GeneratedShown => {
+            let _ = writeln!(
+                out,
+                "The generated password for {name} (shown this once; it is stored nowhere \
+                 else):\n\n    {}\n",
+                password.expose()
+            );
+        }
+        Origin::Given => {
+            if std::fs::symlink_metadata(&stored).is_ok() {
+                let _ = writeln!(
+                    out,
+                    "{} holds {name}'s previous password, which no longer works; delete it.",
+                    stored.display()
+                );
+            }
+        }
+    }
+    for file in &files {
+        let _ = writeln!(out, "{}", reread_note(file.kind));
+    }
+    Ok(())
+}
+
+fn remove(
+    name: &UserName,
+    dir: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Failure> {
+    refuse_reserved(name, "remove")?;
+    let files = bundle_files(dir)?;
+    let holding: Vec<&UserFile> = files.iter().filter(|f| f.holds(name.as_str())).collect();
+    if holding.is_empty() {
+        let mut people: Vec<&str> = Vec::new();
+        for file in &files {
+            for entry in file.people() {
+                if !people.contains(&entry.name.as_str()) {
+                    people.push(&entry.name);
+                }
+            }
+        }
+        let places = files
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let users = if people.is_empty() {
+            "it has no users".to_string()
+        } else {
+            format!("the users are: {}", people.join(", "))
+        };
+        return Err(Failure::Users(format!(
+            "there is no user {name} in {places}; {users}"
+        )));
+    }
+    for file in &holding {
+        if file
+            .people()
+            .iter()
+            .all(|entry| entry.name == name.as_str())
+        {
+            return Err(Failure::Users(format!(
+                "{name} is the last user in {}: a bundle without users would lock everyone out \
+                 ({} would refuse every password). Add the next user first (promsetup user add \
+                 NAME), then remove {name}",
+                file.path.display(),
+                file.kind.checker()
+            )));
+        }
+    }
+    let artifacts = holding
+        .iter()
+        .map(|file| {
+            artifact(
+                file,
+                edited(
+                    file,
+                    &Edit::Remove {
+                        name: name.as_str(),
+                    },
+                ),
+            )
+        })
+        .collect();
+    let report = write_plan(artifacts, dir, err)?;
+    for file in &holding {
+        let _ = writeln!(out, "Removed {name} from {}.", file.path.display());
+        if let Some(backup) = backup_of(&report, &file.path) {
+            let _ = writeln!(
+                out,
+                "The previous file, with {name} in it, is kept as {}.",
+                backup.display()
+            );
+        }
+    }
+    let stored = dir.join(password_file_name(name));
+    if std::fs::symlink_metadata(&stored).is_ok() {
+        let _ = writeln!(
+            out,
+            "{} still holds {name}'s password, which no longer works; delete it.",
+            stored.display()
+        );
+    }
+    for file in &holding {
+        let _ = writeln!(out, "{}", reread_note(file.kind));
+    }
+    Ok(())
+}
+
+/// One line per person, in the files' order: the name, then each file that holds it with its
+/// hash scheme. Prometheus's self-scrape account comes last, marked as such.
+fn list(dir: &Path, out: &mut dyn Write) -> Result<(), Failure> {
+    let files = bundle_files(dir)?;
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    for file in &files {
+        let mut seen: Vec<&str> = Vec::new();
+        for entry in file.entries() {
+            if seen.contains(&entry.name.as_str()) {
+                continue; // nginx reads the first line of a name only
+            }
+            seen.push(&entry.name);
+            let place = format!(
+                "{}: {}",
+                file.kind.file_name(),
+                Scheme::of(file.hash_of(entry))
+            );
+            match rows.iter_mut().find(|(name, _)| *name == entry.name) {
+                Some((_, places)) => places.push(place),
+                None => rows.push((entry.name.clone(), vec![place])),
+            }
+        }
+    }
+    if rows.is_empty() {
+        let names = files
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let _ = writeln!(out, "No users in {names}.");
+        return Ok(());
+    }
+    // People first; the self-scrape account is not a person and cannot be removed.
+    rows.sort_by_key(|(name, _)| name == SELF_SCRAPE_USER);
+    let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    for (name, places) in &rows {
+        let note = if name == SELF_SCRAPE_USER {
+            "  (Prometheus's self-scrape)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "{name:<width$}  {}{note}", places.join(", "));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(kind: Kind, text: &str) -> UserFile {
+        let bytes = text.as_bytes().to_vec();
+        let parsed = match kind {
+            Kind::Htpasswd => parse_htpasswd(&bytes),
+            Kind::WebConfig => parse_web_config(&bytes).unwrap(),
+        };
+        UserFile {
+            kind,
+            path: PathBuf::from(kind.file_name()),
+            mode: 0o640,
+            bytes,
+            lines: parsed.lines,
+            insert_after: parsed.insert_after,
+            indent: parsed.indent,
+        }
+    }
+
+    fn names(file: &UserFile) -> Vec<&str> {
+        file.entries().map(|e| e.name.as_str()).collect()
+    }
+
+    fn apply(file: &UserFile, edit: Edit) -> String {
+        String::from_utf8(edited(file, &edit).to_vec()).unwrap()
+    }
+
+    #[test]
+    fn htpasswd_lines_are_read_as_nginx_reads_them() {
+        let f = file(
+            Kind::Htpasswd,
+            "# team\nadmin:$2y$05$abc\nnot a user line\nlegacy:{SHA}xyz:comment\n:nameless\n",
+        );
+        assert_eq!(names(&f), ["admin", "legacy"]);
+        let legacy = f.entries().nth(1).unwrap();
+        assert_eq!(f.hash_of(legacy), b"{SHA}xyz");
+        assert_eq!(f.highest_cost().unwrap().get(), 5);
+    }
+
+    #[test]
+    fn setting_a_hash_replaces_only_the_hash_and_keeps_a_comment_field() {
+        let f = file(Kind::Htpasswd, "a:$2y$05$old:note\r\nb:h\n");
+        let set = Edit::Set {
+            name: "a",
+            hash: "NEW",
+        };
+        assert_eq!(apply(&f, set), "a:NEW:note\r\nb:h\n");
+    }
+
+    #[test]
+    fn a_new_user_goes_on_a_line_of_its_own_even_without_a_final_newline() {
+        let f = file(Kind::Htpasswd, "a:h");
+        let set = Edit::Set {
+            name: "b",
+            hash: "H",
+        };
+        assert_eq!(apply(&f, set), "a:h\nb:H\n");
+    }
+
+    #[test]
+    fn duplicate_lines_of_a_user_are_dropped_when_the_password_changes() {
+        let f = file(Kind::Htpasswd, "a:1\nb:2\na:3\n");
+        let set = Edit::Set {
+            name: "a",
+            hash: "N",
+        };
+        assert_eq!(apply(&f, set), "a:N\nb:2\n");
+        assert_eq!(apply(&f, Edit::Remove { name: "a" }), "b:2\n");
+    }
+
+    const WEB_YML: &str = "# header\ntls_server_config:\n  cert_file: \"/x.crt\"\n\
+basic_auth_users:\n  \"admin\": \"$2y$12$aaa\"\n  # a note\n  bob: $2y$13$bbb # bare\n  \
+\"prometheus-self-scrape\": \"$2y$12$ccc\"\nother: 1\n";
+
+    #[test]
+    fn web_yml_users_are_read_quoted_or_bare() {
+        let f = file(Kind::WebConfig, WEB_YML);
+        assert_eq!(names(&f), ["admin", "bob", SELF_SCRAPE_USER]);
+        let bob = f.entries().nth(1).unwrap();
+        assert_eq!(f.hash_of(bob), b"$2y$13$bbb");
+        assert_eq!(f.highest_cost().unwrap().get(), 13);
+        assert_eq!(
+            f.people().iter().map(|e| &e.name).collect::<Vec<_>>(),
+            ["admin", "bob"]
+        );
+    }
+
+    #[test]
+    fn a_new_web_yml_user_goes_after_the_people_before_the_self_scrape_account() {
+        let f = file(Kind::WebConfig, WEB_YML);
+        let set = Edit::Set {
+            name: "carol",
+            hash: "$2y$13$new",
+        };
+        let text = apply(&f, set);
+        assert_eq!(
+            text,
+            WEB_YML.replace("# bare\n", "# bare\n  \"carol\": \"$2y$13$new\"\n")
+        );
+        let set = Edit::Set {
+            name: "bob",
+            hash: "$2y$13$new",
+        };
+        assert_eq!(apply(&f, set), WEB_YML.replace("$2y$13$bbb", "$2y$13$new"));
+    }
+
+    #[test]
+    fn web_yml_forms_promsetup_cannot_edit_are_refused() {
+        assert!(parse_web_config(b"basic_auth_users: {a: b}\n").is_err());
+        assert!(parse_web_config(b"tls_server_config:\n  x: y\n").is_err());
+    }
+
+    #[test]
+    fn schemes_are_named_without_showing_the_hash() {
+        assert_eq!(Scheme::of(b"$2y$05$abc").to_string(), "bcrypt cost 5");
+        assert_eq!(Scheme::of(b"$2b$12$abc").to_string(), "bcrypt cost 12");
+        assert_eq!(Scheme::of(b"$apr1$x$y").to_string(), "Apache MD5");
+        assert_eq!(Scheme::of(b"{SHA}abc=").to_string(), "SHA-1 (weak)");
+        assert_eq!(Scheme::of(b"abcdefghijklm").to_string(), "DES crypt (weak)");
+        assert_eq!(Scheme::of(b"???").to_string(), "unknown scheme");
+    }
+
+    #[test]
+    fn web_yml_cost_is_at_least_12_and_a_low_flag_is_refused() {
+        let f = file(
+            Kind::WebConfig,
+            "basic_auth_users:\n  \"a\": \"$2y$10$x\"\n",
+        );
+        assert_eq!(cost_for(&f, None).unwrap().get(), 12);
+        assert!(cost_for(&f, Some(BcryptCost::new_const(4))).is_err());
+        let h = file(Kind::Htpasswd, "a:$2y$07$x\n");
+        assert_eq!(cost_for(&h, None).unwrap().get(), 7);
+        let empty = file(Kind::Htpasswd, "# nobody\n");
+        assert_eq!(cost_for(&empty, None).unwrap().get(), 5);
+    }
 }
