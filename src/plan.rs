@@ -295,15 +295,15 @@ pub fn plan(
         ));
     }
     if setup.topology == Topology::Proxied(Auth::Nginx) {
-        let text = credentials::htpasswd_with(
-            previous.htpasswd.as_deref(),
+        let contents = credentials::htpasswd_with(
+            previous.htpasswd.as_deref().map(str::as_bytes),
             &setup.username,
             password,
             setup.bcrypt_cost,
         );
         artifacts.push(secret(
             HTPASSWD_FILE,
-            Zeroizing::new(text.into_bytes()),
+            contents,
             0o640,
             Access::GroupOf(setup.nginx_user.clone()),
             Some(&setup.conf_dir),

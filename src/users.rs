@@ -11,13 +11,13 @@
 //! without a person who can sign in.
 
 use std::io::{BufRead, Write};
-use std::ops::Range;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
 use crate::cli::{ReportFormat, SetupArgs, UserAction, UserArgs};
+use crate::credentials::{Edit, Entry, Kind, UserLines};
 use crate::plan::{
     Access, Artifact, HTPASSWD_FILE, Plan, SELF_SCRAPE_PASSWORD_FILE, SELF_SCRAPE_USER,
     WEB_CONFIG_FILE,
@@ -62,67 +62,24 @@ pub fn run(
 // ---------------------------------------------------------------------------------------------
 // The files and their lines
 
-/// Which of the bundle's user files, and who reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// `.htpasswd`: `name:hash` lines, read by nginx on every request.
-    Htpasswd,
-    /// `web.yml`: `"name": "hash"` lines under `basic_auth_users:`, read by Prometheus.
-    WebConfig,
-}
-
-impl Kind {
-    fn file_name(self) -> &'static str {
-        match self {
-            Kind::Htpasswd => HTPASSWD_FILE,
-            Kind::WebConfig => WEB_CONFIG_FILE,
-        }
-    }
-
-    fn checker(self) -> &'static str {
-        match self {
-            Kind::Htpasswd => "nginx",
-            Kind::WebConfig => "Prometheus",
-        }
-    }
-}
-
 /// One user file as found on disk.
 struct UserFile {
-    kind: Kind,
     path: PathBuf,
     /// Its permission bits, which the edited file keeps.
     mode: u32,
-    bytes: Vec<u8>,
-    lines: Vec<Line>,
-    /// Where a new user goes: after this line, or at the end of the file when `None`.
-    insert_after: Option<usize>,
-    /// The indentation of the user lines (`web.yml`).
-    indent: String,
+    /// Its contents, read by the parser the re-runs use too.
+    lines: UserLines,
 }
 
-/// One line of a user file, as byte offsets into it (its line ending included).
-struct Line {
-    span: Range<usize>,
-    entry: Option<Entry>,
-}
+impl std::ops::Deref for UserFile {
+    type Target = UserLines;
 
-/// A line that names a user.
-struct Entry {
-    name: String,
-    /// Where the hash is in the file; an edit replaces exactly these bytes.
-    hash: Range<usize>,
+    fn deref(&self) -> &UserLines {
+        &self.lines
+    }
 }
 
 impl UserFile {
-    fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.lines.iter().filter_map(|line| line.entry.as_ref())
-    }
-
-    fn holds(&self, name: &str) -> bool {
-        self.entries().any(|entry| entry.name == name)
-    }
-
     /// The people (not the self-scrape account), each once, in the file's order.
     fn people(&self) -> Vec<&Entry> {
         let mut people: Vec<&Entry> = Vec::new();
@@ -132,10 +89,6 @@ impl UserFile {
             }
         }
         people
-    }
-
-    fn hash_of(&self, entry: &Entry) -> &[u8] {
-        &self.bytes[entry.hash.clone()]
     }
 
     /// The highest bcrypt cost among the file's hashes, if any is bcrypt.
@@ -187,23 +140,16 @@ fn bundle_files(dir: &Path) -> Result<Vec<UserFile>, Failure> {
         };
         let bytes = std::fs::read(&path)
             .map_err(|error| Failure::Users(format!("cannot read {}: {error}", path.display())))?;
-        let parsed = match kind {
-            Kind::Htpasswd => parse_htpasswd(&bytes),
-            Kind::WebConfig => parse_web_config(&bytes).map_err(|why| {
-                Failure::Users(format!(
-                    "promsetup cannot edit the users of {}: {why}; edit it by hand",
-                    path.display()
-                ))
-            })?,
-        };
+        let lines = UserLines::parse(kind, bytes).map_err(|why| {
+            Failure::Users(format!(
+                "promsetup cannot edit the users of {}: {why}; edit it by hand",
+                path.display()
+            ))
+        })?;
         files.push(UserFile {
-            kind,
             path,
             mode: meta.mode() & 0o777,
-            bytes,
-            lines: parsed.lines,
-            insert_after: parsed.insert_after,
-            indent: parsed.indent,
+            lines,
         });
     }
     if files.is_empty() {
@@ -214,192 +160,6 @@ fn bundle_files(dir: &Path) -> Result<Vec<UserFile>, Failure> {
         )));
     }
     Ok(files)
-}
-
-struct Parsed {
-    lines: Vec<Line>,
-    insert_after: Option<usize>,
-    indent: String,
-}
-
-/// The lines of `bytes`, each with its ending, as offsets.
-fn split_lines(bytes: &[u8]) -> Vec<Range<usize>> {
-    let mut spans = Vec::new();
-    let mut start = 0;
-    for (at, byte) in bytes.iter().enumerate() {
-        if *byte == b'\n' {
-            spans.push(start..at + 1);
-            start = at + 1;
-        }
-    }
-    if start < bytes.len() {
-        spans.push(start..bytes.len());
-    }
-    spans
-}
-
-/// The line without its ending (`\n` or `\r\n`).
-fn content(bytes: &[u8], span: &Range<usize>) -> Range<usize> {
-    let mut end = span.end;
-    while end > span.start && matches!(bytes[end - 1], b'\n' | b'\r') {
-        end -= 1;
-    }
-    span.start..end
-}
-
-/// nginx's reading of `.htpasswd`: `#` starts a comment line; otherwise the user is everything
-/// before the first `:`, the hash runs to the next `:` (after which is a comment field) or the
-/// end of the line. A line without `:` is not a user to nginx, nor to promsetup.
-fn parse_htpasswd(bytes: &[u8]) -> Parsed {
-    let lines = split_lines(bytes)
-        .into_iter()
-        .map(|span| {
-            let text = content(bytes, &span);
-            let line = &bytes[text.clone()];
-            let entry = (!line.starts_with(b"#"))
-                .then(|| line.iter().position(|b| *b == b':'))
-                .flatten()
-                .filter(|colon| *colon > 0)
-                .and_then(|colon| {
-                    let name = std::str::from_utf8(&line[..colon]).ok()?.to_string();
-                    let rest = &line[colon + 1..];
-                    let length = rest.iter().position(|b| *b == b':').unwrap_or(rest.len());
-                    let start = text.start + colon + 1;
-                    Some(Entry {
-                        name,
-                        hash: start..start + length,
-                    })
-                });
-            Line { span, entry }
-        })
-        .collect();
-    Parsed {
-        lines,
-        insert_after: None,
-        indent: String::new(),
-    }
-}
-
-const USERS_KEY: &[u8] = b"basic_auth_users:";
-
-/// The block-style `basic_auth_users:` mapping promsetup writes (and a person would): a line
-/// with the key alone, then indented `name: hash` lines, each side bare or quoted. Blank and
-/// comment lines inside the block are kept; other lines are kept and not read.
-fn parse_web_config(bytes: &[u8]) -> Result<Parsed, String> {
-    let mut lines = Vec::new();
-    let mut header = None;
-    let mut in_block = false;
-    let mut last_entry: Option<usize> = None;
-    let mut last_person: Option<usize> = None;
-    let mut indent = None;
-    for (index, span) in split_lines(bytes).into_iter().enumerate() {
-        let text = content(bytes, &span);
-        let line = &bytes[text.clone()];
-        let blank_or_comment = {
-            let trimmed = line.trim_ascii_start();
-            trimmed.is_empty() || trimmed.starts_with(b"#")
-        };
-        let mut entry = None;
-        if in_block && !blank_or_comment && !line.starts_with(b" ") {
-            in_block = false;
-        }
-        if in_block && !blank_or_comment {
-            entry = parse_yaml_entry(line).map(|(name, hash)| {
-                let spaces = line.len() - line.trim_ascii_start().len();
-                indent.get_or_insert_with(|| " ".repeat(spaces));
-                Entry {
-                    name,
-                    hash: text.start + hash.start..text.start + hash.end,
-                }
-            });
-            if let Some(entry) = &entry {
-                last_entry = Some(index);
-                if entry.name != SELF_SCRAPE_USER {
-                    last_person = Some(index);
-                }
-            }
-        } else if let Some(rest) = line.strip_prefix(USERS_KEY) {
-            if header.is_some() {
-                return Err("it names basic_auth_users twice".into());
-            }
-            let rest = rest.trim_ascii();
-            if !(rest.is_empty() || rest.starts_with(b"#")) {
-                return Err("its basic_auth_users is not a block of one user per line".into());
-            }
-            header = Some(index);
-            in_block = true;
-        }
-        lines.push(Line { span, entry });
-    }
-    let Some(header) = header else {
-        return Err("it has no basic_auth_users".into());
-    };
-    Ok(Parsed {
-        lines,
-        // People first, Prometheus's own account after them, as promsetup writes the file.
-        insert_after: Some(last_person.or(last_entry).unwrap_or(header)),
-        indent: indent.unwrap_or_else(|| "  ".into()),
-    })
-}
-
-/// `  "name": "hash"`, `  name: hash` or `  'name': 'hash'`, with an optional comment after.
-/// Returns the name and where the hash is in `line`. Names with escapes are not read (promsetup's
-/// user names need none).
-fn parse_yaml_entry(line: &[u8]) -> Option<(String, Range<usize>)> {
-    let start = line.len() - line.trim_ascii_start().len();
-    let (name, after_name) = yaml_scalar(line, start, true)?;
-    let mut at = after_name;
-    while line.get(at) == Some(&b' ') {
-        at += 1;
-    }
-    if line.get(at) != Some(&b':') {
-        return None;
-    }
-    at += 1;
-    while line.get(at) == Some(&b' ') {
-        at += 1;
-    }
-    let (hash, after_hash) = yaml_scalar(line, at, false)?;
-    let rest = &line[after_hash..];
-    let comment = rest.starts_with(b" ") && rest.trim_ascii_start().starts_with(b"#");
-    if !(rest.trim_ascii().is_empty() || comment) {
-        return None;
-    }
-    if name.is_empty() || hash.is_empty() {
-        return None;
-    }
-    let name = std::str::from_utf8(&line[name]).ok()?.to_string();
-    Some((name, hash))
-}
-
-/// A quoted or bare scalar starting at `start`: its text (inside the quotes) and where it ends.
-/// A bare key ends at `:`; a bare value at the end of the line or ` #`.
-fn yaml_scalar(line: &[u8], start: usize, key: bool) -> Option<(Range<usize>, usize)> {
-    match line.get(start)? {
-        quote @ (b'"' | b'\'') => {
-            let length = line[start + 1..].iter().position(|b| b == quote)?;
-            let text = start + 1..start + 1 + length;
-            if line[text.clone()].contains(&b'\\') {
-                return None;
-            }
-            Some((text.clone(), text.end + 1))
-        }
-        _ => {
-            let rest = &line[start..];
-            let length = if key {
-                rest.iter().position(|b| *b == b':')?
-            } else {
-                rest.windows(2)
-                    .position(|pair| pair == b" #")
-                    .unwrap_or(rest.len())
-            };
-            let text = rest[..length].trim_ascii_end();
-            if text.iter().any(|b| b.is_ascii_whitespace()) {
-                return None;
-            }
-            Some((start..start + text.len(), start + length))
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -462,62 +222,6 @@ impl std::fmt::Display for Scheme {
 
 // ---------------------------------------------------------------------------------------------
 // Editing
-
-enum Edit<'a> {
-    /// Give `name` this hash: in place on its first line (later lines of the same name, which
-    /// nginx never reads, are dropped), or on a new line.
-    Set {
-        name: &'a str,
-        hash: &'a str,
-    },
-    Remove {
-        name: &'a str,
-    },
-}
-
-/// The file's new contents: only the lines of the edited user differ.
-fn edited(file: &UserFile, edit: &Edit) -> Zeroizing<Vec<u8>> {
-    let bytes = &file.bytes;
-    let mut out = Zeroizing::new(Vec::with_capacity(bytes.len() + 128));
-    let mut done = false;
-    let new_line = |name: &str, hash: &str| match file.kind {
-        Kind::Htpasswd => format!("{name}:{hash}\n"),
-        Kind::WebConfig => format!("{}\"{name}\": \"{hash}\"\n", file.indent),
-    };
-    let push_line = |out: &mut Vec<u8>, line: &str| {
-        if out.last().is_some_and(|b| *b != b'\n') {
-            out.push(b'\n');
-        }
-        out.extend_from_slice(line.as_bytes());
-    };
-    for (index, line) in file.lines.iter().enumerate() {
-        let own = line.entry.as_ref().filter(|entry| match edit {
-            Edit::Set { name, .. } | Edit::Remove { name } => entry.name == *name,
-        });
-        match (own, edit) {
-            (None, _) => out.extend_from_slice(&bytes[line.span.clone()]),
-            (Some(entry), Edit::Set { hash, .. }) if !done => {
-                out.extend_from_slice(&bytes[line.span.start..entry.hash.start]);
-                out.extend_from_slice(hash.as_bytes());
-                out.extend_from_slice(&bytes[entry.hash.end..line.span.end]);
-                done = true;
-            }
-            (Some(_), _) => {}
-        }
-        if let Edit::Set { name, hash } = edit {
-            if !done && file.insert_after == Some(index) && !file.holds(name) {
-                push_line(&mut out, &new_line(name, hash));
-                done = true;
-            }
-        }
-    }
-    if let Edit::Set { name, hash } = edit {
-        if !done {
-            push_line(&mut out, &new_line(name, hash));
-        }
-    }
-    out
-}
 
 /// The edited file, to be written over the old one with its mode, owner and group.
 fn artifact(file: &UserFile, contents: Zeroizing<Vec<u8>>) -> Artifact {
@@ -718,7 +422,7 @@ fn add(
             name: name.as_str(),
             hash: &hash,
         };
-        artifacts.push(artifact(file, edited(file, &edit)));
+        artifacts.push(artifact(file, file.edited(&edit)));
     }
     let report = write_plan(artifacts, dir, streams.err)?;
 
@@ -815,12 +519,9 @@ fn remove(
         .map(|file| {
             artifact(
                 file,
-                edited(
-                    file,
-                    &Edit::Remove {
-                        name: name.as_str(),
-                    },
-                ),
+                file.edited(&Edit::Remove {
+                    name: name.as_str(),
+                }),
             )
         })
         .collect();
@@ -900,19 +601,10 @@ mod tests {
     use super::*;
 
     fn file(kind: Kind, text: &str) -> UserFile {
-        let bytes = text.as_bytes().to_vec();
-        let parsed = match kind {
-            Kind::Htpasswd => parse_htpasswd(&bytes),
-            Kind::WebConfig => parse_web_config(&bytes).unwrap(),
-        };
         UserFile {
-            kind,
             path: PathBuf::from(kind.file_name()),
             mode: 0o640,
-            bytes,
-            lines: parsed.lines,
-            insert_after: parsed.insert_after,
-            indent: parsed.indent,
+            lines: UserLines::parse(kind, text.as_bytes().to_vec()).unwrap(),
         }
     }
 
@@ -921,7 +613,7 @@ mod tests {
     }
 
     fn apply(file: &UserFile, edit: Edit) -> String {
-        String::from_utf8(edited(file, &edit).to_vec()).unwrap()
+        String::from_utf8(file.edited(&edit).to_vec()).unwrap()
     }
 
     #[test]
@@ -1005,8 +697,9 @@ basic_auth_users:\n  \"admin\": \"$2y$12$aaa\"\n  # a note\n  bob: $2y$13$bbb # 
 
     #[test]
     fn web_yml_forms_promsetup_cannot_edit_are_refused() {
-        assert!(parse_web_config(b"basic_auth_users: {a: b}\n").is_err());
-        assert!(parse_web_config(b"tls_server_config:\n  x: y\n").is_err());
+        for text in ["basic_auth_users: {a: b}\n", "tls_server_config:\n  x: y\n"] {
+            assert!(UserLines::parse(Kind::WebConfig, text.as_bytes().to_vec()).is_err());
+        }
     }
 
     #[test]
