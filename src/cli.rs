@@ -121,11 +121,13 @@ pub enum UserAction {
     /// Add a user, or change the password of one (password from --password-stdin,
     /// --password-file, PROMSETUP_PASSWORD, or asked at a terminal).
     Add {
+        /// Basic-auth user name (A-Z a-z 0-9 . _ @ + -).
         #[arg(value_name = "NAME")]
         name: UserName,
     },
     /// Remove a user.
     Remove {
+        /// The user to remove; the last person is never removed.
         #[arg(value_name = "NAME")]
         name: UserName,
     },
