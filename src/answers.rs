@@ -316,6 +316,7 @@ mod tests {
         let facts = HostFacts {
             nginx: None,
             nginx_user: None,
+            primary_group: |_| None,
         };
         let setup = resolve(given, &facts).unwrap();
         let answers = Answers::from_setup(&setup);

@@ -20,5 +20,13 @@ pub fn probe() -> HostFacts {
                 name.parse::<SystemUser>()
                     .expect("known account names are valid")
             }),
+        primary_group,
     }
+}
+
+/// The name of the primary group of `account` on this machine.
+pub fn primary_group(account: &str) -> Option<String> {
+    let user = nix::unistd::User::from_name(account).ok()??;
+    let group = nix::unistd::Group::from_gid(user.gid).ok()??;
+    Some(group.name)
 }

@@ -95,6 +95,7 @@ struct NginxValues {
     openssl_version: String,
     target_detected: bool,
     nginx_user: String,
+    nginx_group: Option<String>,
     server_name: Option<String>,
     listen: String,
     redirect_listen: Option<String>,
@@ -144,6 +145,7 @@ fn nginx_values(setup: &Setup) -> NginxValues {
         openssl_version: target.openssl.to_string(),
         target_detected: target.detected,
         nginx_user: setup.nginx_user.to_string(),
+        nginx_group: setup.nginx_group.as_ref().map(|group| group.to_string()),
         // An address needs no server_name: the server is the only one on its port.
         server_name: match &setup.domain {
             Domain::Dns(name) => Some(name.clone()),
@@ -435,6 +437,7 @@ mod tests {
         let facts = HostFacts {
             nginx: None,
             nginx_user: None,
+            primary_group: |_| None,
         };
         resolve(given, &facts).unwrap()
     }

@@ -17,7 +17,7 @@ use crate::plan::{Access, Artifact, Plan, PlanError};
 use crate::previous::Previous;
 use crate::prompt::{self, Interrupted, Prompter};
 use crate::provided_cert::{self, Refused};
-use crate::secret::{self, ObtainedPassword, PASSWORD_ENV, PasswordError, PasswordSource};
+use crate::secret::{self, ObtainedPassword, PasswordError, PasswordSource};
 use crate::setup::{self, Auth, Given, HostFacts, Setup, SetupError, Tls, Topology};
 use crate::templates::{RenderError, Templates};
 use crate::write::{self, WriteError};
@@ -129,7 +129,7 @@ pub fn run(
         }
         Some(Command::Init) | None => {}
     }
-    let environment = std::env::var(PASSWORD_ENV).ok().map(Zeroizing::new);
+    let environment = secret::from_environment()?;
     let flags = cli.options.given(environment.is_some());
     let given = match &cli.options.config {
         Some(path) => answers::overlay(flags.clone(), read_config(path)?),

@@ -107,6 +107,19 @@ pub enum PasswordSource {
 /// The environment variable that may carry the password.
 pub const PASSWORD_ENV: &str = "PROMSETUP_PASSWORD";
 
+/// The password in `PROMSETUP_PASSWORD`, if set. A value that is not UTF-8 is an error, not
+/// "unset": otherwise a password would be generated and the user's silently ignored.
+pub fn from_environment() -> Result<Option<Zeroizing<String>>, PasswordError> {
+    match std::env::var(PASSWORD_ENV) {
+        Ok(value) => Ok(Some(Zeroizing::new(value))),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(PasswordError::Rule {
+            origin: format!("the environment variable {PASSWORD_ENV}"),
+            why: Invalid("it is not valid UTF-8".into()),
+        }),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
     #[error("cannot read the password from standard input: {0}")]

@@ -79,6 +79,19 @@ pub struct HostFacts {
     pub nginx: Option<NginxTarget>,
     /// The first of the usual nginx worker accounts that exists here.
     pub nginx_user: Option<SystemUser>,
+    /// The primary group of an account here, if it exists (nginx's `user NAME GROUP`).
+    pub primary_group: fn(&str) -> Option<String>,
+}
+
+impl HostFacts {
+    /// A host that tells nothing: every default is the built-in one.
+    pub fn unknown() -> HostFacts {
+        HostFacts {
+            nginx: None,
+            nginx_user: None,
+            primary_group: |_| None,
+        }
+    }
 }
 
 /// Who checks the password.
@@ -160,6 +173,9 @@ pub struct Setup {
     pub renew_days: RenewDays,
     pub bind: Option<IpAddr>,
     pub nginx_user: SystemUser,
+    /// The worker's group when its name differs from the account's (`user nobody nogroup;`):
+    /// nginx otherwise looks for a group named like the account and refuses to start.
+    pub nginx_group: Option<SystemUser>,
     pub bcrypt_cost: BcryptCost,
     pub topology: Topology,
     /// Where Prometheus's files (`web.yml`, the self-scrape password) live on the server.
@@ -407,6 +423,14 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         target.detected = false;
     }
 
+    let nginx_user = given
+        .nginx_user
+        .or_else(|| host.nginx_user.clone())
+        .unwrap_or_else(|| "www-data".parse().expect("default user is valid"));
+    let nginx_group = (host.primary_group)(nginx_user.as_str())
+        .filter(|group| group != nginx_user.as_str())
+        .and_then(|group| group.parse().ok());
+
     Ok(Setup {
         domain,
         port,
@@ -433,10 +457,8 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
             .unwrap_or_else(|| DEFAULT_REALM.parse().expect("default realm is valid")),
         renew_days: given.renew_days.unwrap_or(RenewDays::DEFAULT),
         bind: given.bind,
-        nginx_user: given
-            .nginx_user
-            .or_else(|| host.nginx_user.clone())
-            .unwrap_or_else(|| "www-data".parse().expect("default user is valid")),
+        nginx_user,
+        nginx_group,
         bcrypt_cost,
         topology,
         prometheus_dir: given.prometheus_dir.unwrap_or_else(|| {
@@ -463,6 +485,7 @@ mod tests {
         HostFacts {
             nginx: None,
             nginx_user: None,
+            primary_group: |_| None,
         }
     }
 
@@ -600,6 +623,7 @@ mod tests {
                 detected: true,
             }),
             nginx_user: Some("nginx".parse().unwrap()),
+            primary_group: |_| None,
         };
         let setup = resolve(given("example.com"), &facts).unwrap();
         assert_eq!(setup.nginx_user.as_str(), "nginx");

@@ -24,7 +24,7 @@ use crate::plan::{
 };
 use crate::prompt::Prompter;
 use crate::run::{Failure, Streams};
-use crate::secret::{self, PASSWORD_ENV, Password, PasswordError};
+use crate::secret::{self, Password, PasswordError};
 use crate::setup::{
     DEFAULT_BCRYPT_COST, DEFAULT_OUT_DIR, DEFAULT_PROMETHEUS_BCRYPT_COST,
     MIN_PROMETHEUS_BCRYPT_COST,
@@ -306,7 +306,7 @@ fn obtain_password(
     stdin: &mut dyn BufRead,
     prompter: Option<&mut dyn Prompter>,
 ) -> Result<(Password, Origin), Failure> {
-    let environment = std::env::var(PASSWORD_ENV).ok().map(Zeroizing::new);
+    let environment = secret::from_environment()?;
     if let Some(source) = options.given(environment.is_some()).password {
         let obtained = secret::obtain(&source, stdin, environment)?;
         return Ok((obtained.password, Origin::Given));

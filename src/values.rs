@@ -51,9 +51,18 @@ impl Domain {
     }
 
     /// A name safe as a file name stem: the domain itself, with an IPv6 address's colons
-    /// replaced so the file name needs no quoting in a shell.
+    /// replaced so the file name needs no quoting in a shell. A DNS name may be 253 characters
+    /// and a file name at most 255 bytes, so a very long name keeps its first 200 characters and
+    /// a short hash of the whole, which keeps it unique.
     pub fn file_stem(&self) -> String {
+        const LONGEST: usize = 200;
         match self {
+            Domain::Dns(name) if name.len() > LONGEST => {
+                use sha2::{Digest, Sha256};
+                let digest = Sha256::digest(name.as_bytes());
+                let tag: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+                format!("{}-{tag}", &name[..LONGEST])
+            }
             Domain::Dns(name) => name.clone(),
             Domain::Ip(ip) => ip.to_string().replace(':', "-"),
         }
@@ -377,6 +386,10 @@ impl FromStr for Realm {
         if input.starts_with(' ') || input.ends_with(' ') {
             return invalid("it starts or ends with a space");
         }
+        // `auth_basic off;` turns authentication off, quoted or not, in any case.
+        if input.eq_ignore_ascii_case("off") {
+            return invalid("'off' would turn nginx's basic auth off; choose another realm");
+        }
         Ok(Realm(input.to_string()))
     }
 }
@@ -691,6 +704,12 @@ mod tests {
         let v6: Domain = "[2001:db8::1]".parse().unwrap();
         assert_eq!(v6.url_host(), "[2001:db8::1]");
         assert_eq!(v6.file_stem(), "2001-db8--1");
+        let longest: Domain = vec!["a".repeat(63); 4].join(".")[..253].parse().unwrap();
+        assert!(longest.file_stem().len() + ".crt".len() < 255);
+        assert_ne!(longest.file_stem(), {
+            let other: Domain = vec!["b".repeat(63); 4].join(".")[..253].parse().unwrap();
+            other.file_stem()
+        });
         assert_eq!("2001:db8::1".parse::<Domain>().unwrap(), v6);
     }
 

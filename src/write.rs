@@ -303,10 +303,11 @@ fn write_temporary(
     out_dir: &Path,
     warnings: &mut Vec<String>,
 ) -> Result<PathBuf, WriteError> {
+    // Short and fixed, so a long file name cannot make it too long for the file system.
     let temporary = out_dir.join(format!(
-        ".{}.promsetup-{}.tmp",
-        artifact.file_name,
-        std::process::id()
+        ".promsetup-{}-{:016x}.tmp",
+        std::process::id(),
+        random_tag()
     ));
     let mut file = OpenOptions::new()
         .write(true)
@@ -335,6 +336,14 @@ fn write_temporary(
         });
     }
     Ok(temporary)
+}
+
+fn random_tag() -> u64 {
+    getrandom::u64().unwrap_or_else(|_| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    })
 }
 
 /// Gives the file to the account that must read it: its primary group (nginx's workers read

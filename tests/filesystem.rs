@@ -104,7 +104,8 @@ fn a_read_only_output_folder_gives_a_clear_error_and_changes_nothing() {
     let before = snapshot(&out);
     mount.remount_read_only();
 
-    let output = promsetup(&out, &["--force"]);
+    // Another port: nginx.conf and prometheus.flags would change.
+    let output = promsetup(&out, &["--force", "--port", "8443"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("Read-only file system"), "{stderr}");
@@ -131,7 +132,8 @@ fn a_full_output_folder_gives_a_clear_error_and_leaves_every_file_as_it_was() {
         .unwrap();
     let before = snapshot(&out);
 
-    let output = promsetup(&out, &["--force"]);
+    // Another port: nginx.conf and prometheus.flags would change.
+    let output = promsetup(&out, &["--force", "--port", "8443"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("No space left on device"), "{stderr}");

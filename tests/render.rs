@@ -22,6 +22,7 @@ fn debian_12() -> HostFacts {
             detected: true,
         }),
         nginx_user: Some("www-data".parse().unwrap()),
+        primary_group: |_| None,
     }
 }
 
@@ -84,6 +85,7 @@ fn nginx_conf_for_nginx_1_27_and_openssl_3_5_uses_their_newer_lines() {
             detected: true,
         }),
         nginx_user: Some("nginx".parse().unwrap()),
+        primary_group: |_| None,
     };
     let conf = file(
         &render(

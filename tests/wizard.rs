@@ -143,6 +143,7 @@ fn host() -> HostFacts {
     HostFacts {
         nginx: None,
         nginx_user: None,
+        primary_group: |_| None,
     }
 }
 
