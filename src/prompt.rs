@@ -6,7 +6,10 @@
 //! flags refuse the same things with the same words.
 
 use std::io::IsTerminal;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
 use console::{Term, style};
 use dialoguer::theme::ColorfulTheme;
@@ -181,51 +184,63 @@ pub fn heading(text: &str) -> String {
 }
 
 static WRITING: AtomicBool = AtomicBool::new(false);
-static LEAVING: AtomicBool = AtomicBool::new(false);
 
-/// Ends the process for Ctrl-C: restores the terminal, says so once (the signal handler and the
-/// prompt that saw Ctrl-C may both get here) and exits with 130, the shell's code for SIGINT.
-pub fn leave_interrupted() -> ! {
-    if !LEAVING.swap(true, Ordering::SeqCst) {
-        let saved = SAVED_TERMINAL.lock().ok().and_then(|saved| *saved);
-        if let Some(saved) = saved {
-            let _ = nix::sys::termios::tcsetattr(
-                std::io::stdin(),
-                nix::sys::termios::SetArg::TCSANOW,
-                &saved.into(),
-            );
+/// The terminal's settings before any prompt, as the plain C struct a signal handler can use.
+static SAVED_TERMINAL: OnceLock<nix::libc::termios> = OnceLock::new();
+
+const INTERRUPTED: &[u8] = b"\x1b[?25h\nInterrupted: nothing was written.\n";
+
+/// Puts the terminal back as it was before the first prompt. Async-signal-safe: one
+/// `tcsetattr` on data that never changes once set.
+fn restore_terminal() {
+    if let Some(saved) = SAVED_TERMINAL.get() {
+        // SAFETY: tcsetattr on fd 0 with a valid termios read by tcgetattr.
+        unsafe {
+            nix::libc::tcsetattr(0, nix::libc::TCSANOW, saved);
         }
-        let term = Term::stderr();
-        let _ = term.show_cursor();
-        let _ = term.write_line("\nInterrupted: nothing was written.");
-        std::process::exit(130);
-    }
-    // The other path is printing and exiting; wait for it.
-    loop {
-        std::thread::park();
     }
 }
 
-/// The terminal's settings before any prompt, as the plain C struct (nix's wrapper is not
-/// `Sync`, and the signal handler runs on its own thread).
-static SAVED_TERMINAL: std::sync::Mutex<Option<nix::libc::termios>> = std::sync::Mutex::new(None);
+/// SIGINT at a question. It runs on the main thread and never returns (unless writing has
+/// begun), so nothing can switch the terminal to raw mode after it restored it. Only
+/// async-signal-safe calls: tcsetattr, write, _exit.
+extern "C" fn on_interrupt(_: nix::libc::c_int) {
+    if WRITING.load(Ordering::SeqCst) {
+        return;
+    }
+    restore_terminal();
+    // SAFETY: write and _exit are async-signal-safe; the buffer is static.
+    unsafe {
+        nix::libc::write(2, INTERRUPTED.as_ptr().cast(), INTERRUPTED.len());
+        nix::libc::_exit(130);
+    }
+}
+
+/// Ends the process for an interrupt a prompt reported (console raises SIGINT itself when it
+/// reads Ctrl-C in raw mode, so usually the handler has already done this): restores the
+/// terminal, says so, exits with 130, the shell's code for SIGINT.
+pub fn leave_interrupted() -> ! {
+    restore_terminal();
+    let mut stderr = std::io::stderr();
+    let _ = std::io::Write::write_all(&mut stderr, INTERRUPTED);
+    std::process::exit(130);
+}
 
 /// Makes Ctrl-C at any question end the run with status 130 and nothing written, with the
 /// terminal restored (a hidden password prompt turns echo off; dying there would leave it off).
-/// Once writing has begun, Ctrl-C waits for it to finish: each file is replaced atomically, and
-/// stopping between two files would leave a bundle that does not match itself.
+/// Once writing has begun, Ctrl-C no longer stops the run: each file is replaced atomically,
+/// and stopping between two files would leave a bundle that does not match itself.
 pub fn exit_on_interrupt() {
-    if let (Ok(saved), Ok(mut slot)) = (
-        nix::sys::termios::tcgetattr(std::io::stdin()),
-        SAVED_TERMINAL.lock(),
-    ) {
-        *slot = Some(saved.into());
+    if let Ok(saved) = nix::sys::termios::tcgetattr(std::io::stdin()) {
+        let _ = SAVED_TERMINAL.set(saved.into());
     }
-    let _ = ctrlc::set_handler(|| {
-        if !WRITING.load(Ordering::SeqCst) {
-            leave_interrupted();
-        }
-    });
+    let action = SigAction::new(
+        SigHandler::Handler(on_interrupt),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only makes async-signal-safe calls.
+    let _ = unsafe { sigaction(Signal::SIGINT, &action) };
 }
 
 /// Called just before the writer runs: from here on Ctrl-C no longer stops the run.

@@ -373,7 +373,11 @@ fn run_wizard(
             obtained.password.expose()
         );
     }
-    offer_answers_file(&setup, prompter, streams.out)?;
+    // The bundle is written: Ctrl-C at this last question only means "don't save".
+    match offer_answers_file(&setup, prompter, streams.out) {
+        Err(Failure::Interrupted(_)) => prompter.say("\nNot saved; the bundle is written."),
+        other => other?,
+    }
     remember(&setup, streams.err);
     Ok(Outcome::Done)
 }
