@@ -18,6 +18,7 @@ pub mod provided_cert;
 pub mod report;
 pub mod secret;
 pub mod setup;
+pub mod system_crypt;
 pub mod templates;
 pub mod tls;
 pub mod users;

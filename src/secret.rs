@@ -77,11 +77,14 @@ impl Password {
     }
 
     /// The `$2y$` bcrypt hash Apache's `htpasswd -B` writes: the form nginx (through the
-    /// system's `crypt`) and Prometheus both accept.
+    /// system's `crypt`) and Prometheus both accept. Made by the system's crypt when it can
+    /// (faster), else by the bcrypt crate.
     pub fn bcrypt(&self, cost: BcryptCost) -> String {
-        bcrypt::non_truncating_hash_with_result(self.expose(), cost.get())
-            .expect("a validated password and cost always hash")
-            .format_for_version(bcrypt::Version::TwoY)
+        crate::system_crypt::bcrypt(self.expose(), cost.get()).unwrap_or_else(|| {
+            bcrypt::non_truncating_hash_with_result(self.expose(), cost.get())
+                .expect("a validated password and cost always hash")
+                .format_for_version(bcrypt::Version::TwoY)
+        })
     }
 }
 
