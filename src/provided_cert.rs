@@ -102,7 +102,8 @@ pub fn check_pem(
     Ok(Accepted { not_after })
 }
 
-fn subject_alt_names(certificate: &X509Certificate) -> Vec<String> {
+/// The certificate's DNS and IP subject alternative names, as text.
+pub fn subject_alt_names(certificate: &X509Certificate) -> Vec<String> {
     let Ok(Some(san)) = certificate.subject_alternative_name() else {
         return Vec::new();
     };
@@ -136,17 +137,21 @@ fn covers(certificate: &X509Certificate, domain: &Domain) -> bool {
         .iter()
         .any(|name| match (name, domain) {
             (GeneralName::IPAddress(bytes), Domain::Ip(ip)) => ip_from_bytes(bytes) == Some(*ip),
-            (GeneralName::DNSName(pattern), Domain::Dns(host)) => {
-                let pattern = pattern.to_ascii_lowercase();
-                match pattern.strip_prefix("*.") {
-                    Some(parent) => host
-                        .split_once('.')
-                        .is_some_and(|(_, host_parent)| host_parent == parent),
-                    None => pattern == *host,
-                }
-            }
+            (GeneralName::DNSName(pattern), Domain::Dns(host)) => dns_name_covers(pattern, host),
             _ => false,
         })
+}
+
+/// Whether a DNS SAN covers `host`: the same name, or a wildcard standing for exactly its first
+/// label (RFC 6125).
+pub fn dns_name_covers(pattern: &str, host: &str) -> bool {
+    let pattern = pattern.to_ascii_lowercase();
+    match pattern.strip_prefix("*.") {
+        Some(parent) => host
+            .split_once('.')
+            .is_some_and(|(_, host_parent)| host_parent == parent),
+        None => pattern == host,
+    }
 }
 
 #[cfg(test)]

@@ -81,6 +81,41 @@ pub fn bcrypt(password: &str, cost: u32) -> Option<String> {
     well_formed.then_some(hash)
 }
 
+/// Runs the system's crypt on `phrase` with `setting` (a whole hash works: its salt is used).
+fn crypt(phrase: &str, setting: &str) -> Option<String> {
+    let phrase = Zeroizing::new(CString::new(phrase).ok()?.into_bytes_with_nul());
+    let setting = CString::new(setting).ok()?;
+    let mut data = Zeroizing::new(vec![0u8; CRYPT_DATA_SIZE]);
+    // SAFETY: as in `bcrypt`: NUL-terminated inputs, a zeroed work area of the required size,
+    // and the result read while `data` is alive.
+    unsafe {
+        let result = crypt_rn(
+            phrase.as_ptr().cast(),
+            setting.as_ptr(),
+            data.as_mut_ptr().cast(),
+            CRYPT_DATA_SIZE as c_int,
+        );
+        if result.is_null() {
+            return None;
+        }
+        Some(CStr::from_ptr(result).to_str().ok()?.to_string())
+    }
+}
+
+/// Whether this system's crypt knows the format of `hash`, as nginx (which hands it every hash
+/// it does not know itself) needs: it answers a hash in the same format, not a failure token.
+pub fn knows(hash: &str) -> bool {
+    let Some(answer) = crypt("promsetup-verify", hash) else {
+        return false;
+    };
+    match hash.strip_prefix('$').and_then(|rest| rest.find('$')) {
+        // `$id$...`: the same `$id$`.
+        Some(end) => answer.starts_with(&hash[..end + 2]),
+        // Traditional DES: 13 characters with the same two-character salt.
+        None => answer.len() == 13 && answer.get(..2) == hash.get(..2),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +126,20 @@ mod tests {
         assert!(hash.starts_with("$2y$05$"), "{hash}");
         assert!(::bcrypt::verify("correct horse", &hash).unwrap());
         assert!(!::bcrypt::verify("correct horsE", &hash).unwrap());
-        assert_ne!(bcrypt("correct horse", 5).unwrap(), hash, "salts are random");
+        assert_ne!(
+            bcrypt("correct horse", 5).unwrap(),
+            hash,
+            "salts are random"
+        );
+    }
+
+    #[test]
+    fn knows_tells_the_formats_this_crypt_handles() {
+        assert!(knows(&bcrypt("pw", 4).unwrap()));
+        assert!(knows(
+            "$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/"
+        ));
+        assert!(!knows("$unknown$abc$def"));
+        assert!(!knows("{SHA}abc"));
     }
 }
