@@ -314,7 +314,7 @@ mod tests {
             ..Given::default()
         };
         let facts = HostFacts {
-            nginx: None,
+            nginx: crate::nginx_target::Probe::known(None),
             nginx_user: None,
             primary_group: |_| None,
         };

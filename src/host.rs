@@ -3,7 +3,7 @@
 //!
 //! It reads (runs `nginx -V`, looks up accounts) and must not write anything.
 
-use crate::nginx_target::NginxTarget;
+use crate::nginx_target::Probe;
 use crate::setup::HostFacts;
 use crate::values::SystemUser;
 
@@ -12,7 +12,7 @@ const NGINX_ACCOUNTS: &[&str] = &["www-data", "nginx", "http"];
 
 pub fn probe() -> HostFacts {
     HostFacts {
-        nginx: NginxTarget::detect(),
+        nginx: Probe::start(),
         nginx_user: NGINX_ACCOUNTS
             .iter()
             .find(|name| matches!(nix::unistd::User::from_name(name), Ok(Some(_))))

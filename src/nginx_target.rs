@@ -5,6 +5,8 @@
 //! configuration: the template asks the booleans here and renders.
 
 use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 use crate::values::Version;
 
@@ -50,6 +52,56 @@ impl NginxTarget {
         // nginx prints its build information on standard error.
         let text = String::from_utf8_lossy(&output.stderr);
         parse_nginx_v(&text)
+    }
+}
+
+/// `nginx -V`, asked on a thread of its own: starting nginx takes a few milliseconds, which
+/// then overlap the password hashing instead of coming before it. The answer is read when the
+/// configuration is rendered.
+pub struct Probe(Mutex<ProbeState>);
+
+enum ProbeState {
+    Running(JoinHandle<Option<NginxTarget>>),
+    Done(Option<NginxTarget>),
+}
+
+impl Probe {
+    /// Starts asking the nginx on `PATH`.
+    pub fn start() -> Arc<Probe> {
+        Arc::new(Probe(Mutex::new(ProbeState::Running(std::thread::spawn(
+            NginxTarget::detect,
+        )))))
+    }
+
+    /// An answer known already (tests, or a host without nginx).
+    pub fn known(target: Option<NginxTarget>) -> Arc<Probe> {
+        Arc::new(Probe(Mutex::new(ProbeState::Done(target))))
+    }
+
+    /// The answer, waiting for it the first time.
+    pub fn get(&self) -> Option<NginxTarget> {
+        let mut state = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let ProbeState::Running(_) = &*state {
+            let ProbeState::Running(handle) =
+                std::mem::replace(&mut *state, ProbeState::Done(None))
+            else {
+                unreachable!("checked just above")
+            };
+            *state = ProbeState::Done(handle.join().ok().flatten());
+        }
+        match &*state {
+            ProbeState::Done(target) => *target,
+            ProbeState::Running(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Probe(nginx -V)")
     }
 }
 

@@ -136,7 +136,7 @@ fn listen_address(setup: &Setup, port: crate::values::Port) -> String {
 fn nginx_values(setup: &Setup) -> NginxValues {
     let tls = setup.tls.is_on();
     let on_server = setup.certificate_and_key_on_server();
-    let target = setup.target;
+    let target = setup.target();
     let http2 = tls && target.http2_module;
     NginxValues {
         promsetup_version: env!("CARGO_PKG_VERSION"),
@@ -250,6 +250,63 @@ fn scrape_values(setup: &Setup) -> ScrapeValues {
     }
 }
 
+/// What the main thread makes while the hashes are computed.
+struct Rendered {
+    nginx_conf: Option<String>,
+    pair: Option<tls::SelfSigned>,
+    scrape_snippet: Option<String>,
+}
+
+fn render_the_rest(
+    setup: &Setup,
+    templates: &Templates,
+    previous: &Previous,
+    now: OffsetDateTime,
+) -> Result<Rendered, PlanError> {
+    let nginx_conf = setup
+        .has_nginx()
+        .then(|| templates.render(templates::NGINX_CONF, &nginx_values(setup)))
+        .transpose()?;
+    let pair = match (&setup.tls, &previous.pair) {
+        (Tls::SelfSigned { .. }, Some(kept)) => Some(tls::SelfSigned {
+            certificate_pem: kept.certificate_pem.clone(),
+            key_pem: kept.key_pem.clone(),
+            not_after: kept.not_after,
+        }),
+        (Tls::SelfSigned { days }, None) => Some(tls::self_signed(&setup.domain, *days, now)?),
+        _ => None,
+    };
+    let scrape_snippet = setup
+        .prometheus_checks_passwords()
+        .then(|| templates.render(templates::SCRAPE_SNIPPET, &scrape_values(setup)))
+        .transpose()?;
+    Ok(Rendered {
+        nginx_conf,
+        pair,
+        scrape_snippet,
+    })
+}
+
+fn joined_users(result: std::thread::Result<Vec<(String, String)>>) -> Vec<(String, String)> {
+    result.expect("hashing never panics")
+}
+
+/// The person's list (their hash set) with the self-scrape entry taken from the list where it
+/// was set; the two were hashed on separate threads from the same starting list.
+fn merge_self_scrape(
+    mut person: Vec<(String, String)>,
+    robot: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let Some(entry) = robot.into_iter().find(|(name, _)| name == SELF_SCRAPE_USER) else {
+        return person;
+    };
+    match person.iter_mut().find(|(name, _)| name == SELF_SCRAPE_USER) {
+        Some(slot) => *slot = entry,
+        None => person.push(entry),
+    }
+    person
+}
+
 /// Renders every file of the bundle. `store_password` puts the password in `password.txt`
 /// (0600): a non-interactive run does so when it generated the password, so the user can find it.
 ///
@@ -288,21 +345,75 @@ pub fn plan(
         .then(|| setup.in_prometheus_dir(WEB_CONFIG_FILE));
     let flags = setup.prometheus_flags(web_config.as_deref());
 
+    let nginx_checks = setup.topology == Topology::Proxied(Auth::Nginx);
+    let self_scrape =
+        setup
+            .prometheus_checks_passwords()
+            .then(|| match &previous.self_scrape_password {
+                Some(kept) => Password::new(Zeroizing::new(kept.expose().to_string()))
+                    .expect("a kept password passed the rules when it was read"),
+                None => Password::generate(),
+            });
+    let existing_users = previous
+        .web_config
+        .as_deref()
+        .map(credentials::web_config_users)
+        .unwrap_or_default();
+
+    // The bcrypt hashes are nearly all of a plan's time (a quarter second each at cost 12):
+    // they run on threads of their own while the certificate is made and the files rendered.
+    let (htpasswd, web_users, rendered) = std::thread::scope(|scope| {
+        let htpasswd = nginx_checks.then(|| {
+            scope.spawn(|| {
+                credentials::htpasswd_with(
+                    previous.htpasswd.as_deref().map(str::as_bytes),
+                    &setup.username,
+                    password,
+                    setup.bcrypt_cost,
+                )
+            })
+        });
+        let person = self_scrape.is_some().then(|| {
+            scope.spawn(|| {
+                credentials::web_config_users_with(
+                    &existing_users,
+                    setup.username.as_str(),
+                    password,
+                    setup.bcrypt_cost,
+                )
+            })
+        });
+        let robot = self_scrape.as_ref().map(|self_scrape| {
+            scope.spawn(|| {
+                credentials::web_config_users_with(
+                    &existing_users,
+                    SELF_SCRAPE_USER,
+                    self_scrape,
+                    setup.bcrypt_cost,
+                )
+            })
+        });
+        let rendered = render_the_rest(setup, templates, previous, now);
+        let joined = |handle: std::thread::ScopedJoinHandle<'_, _>| {
+            handle.join().expect("hashing never panics")
+        };
+        let htpasswd = htpasswd.map(joined);
+        let web_users = person.zip(robot).map(|(person, robot)| {
+            merge_self_scrape(joined_users(person.join()), joined_users(robot.join()))
+        });
+        (htpasswd, web_users, rendered)
+    });
+    let Rendered {
+        nginx_conf,
+        pair,
+        scrape_snippet,
+    } = rendered?;
+
     let mut artifacts = Vec::new();
-    if setup.has_nginx() {
-        artifacts.push(public(
-            NGINX_CONF_FILE,
-            templates.render(templates::NGINX_CONF, &nginx_values(setup))?,
-            Some(&setup.conf_dir),
-        ));
+    if let Some(nginx_conf) = nginx_conf {
+        artifacts.push(public(NGINX_CONF_FILE, nginx_conf, Some(&setup.conf_dir)));
     }
-    if setup.topology == Topology::Proxied(Auth::Nginx) {
-        let contents = credentials::htpasswd_with(
-            previous.htpasswd.as_deref().map(str::as_bytes),
-            &setup.username,
-            password,
-            setup.bcrypt_cost,
-        );
+    if let Some(contents) = htpasswd {
         artifacts.push(secret(
             HTPASSWD_FILE,
             contents,
@@ -313,15 +424,7 @@ pub fn plan(
     }
 
     let mut certificate_not_after = None;
-    if let Tls::SelfSigned { days } = setup.tls {
-        let pair = match &previous.pair {
-            Some(kept) => tls::SelfSigned {
-                certificate_pem: kept.certificate_pem.clone(),
-                key_pem: kept.key_pem.clone(),
-                not_after: kept.not_after,
-            },
-            None => tls::self_signed(&setup.domain, days, now)?,
-        };
+    if let Some(pair) = pair {
         certificate_not_after = Some(pair.not_after);
         artifacts.push(public(
             &setup
@@ -344,29 +447,7 @@ pub fn plan(
         ));
     }
 
-    if setup.prometheus_checks_passwords() {
-        let self_scrape = match &previous.self_scrape_password {
-            Some(kept) => Password::new(Zeroizing::new(kept.expose().to_string()))
-                .expect("a kept password passed the rules when it was read"),
-            None => Password::generate(),
-        };
-        let existing = previous
-            .web_config
-            .as_deref()
-            .map(credentials::web_config_users)
-            .unwrap_or_default();
-        let users = credentials::web_config_users_with(
-            &existing,
-            setup.username.as_str(),
-            password,
-            setup.bcrypt_cost,
-        );
-        let users = credentials::web_config_users_with(
-            &users,
-            SELF_SCRAPE_USER,
-            &self_scrape,
-            setup.bcrypt_cost,
-        );
+    if let (Some(users), Some(self_scrape)) = (web_users, &self_scrape) {
         let values = WebConfigValues {
             tls: (!setup.has_nginx())
                 .then(|| setup.certificate_and_key_on_server())
@@ -394,11 +475,9 @@ pub fn plan(
             Access::OwnedBy(setup.prometheus_user.clone()),
             Some(&setup.prometheus_dir),
         ));
-        artifacts.push(public(
-            SCRAPE_SNIPPET_FILE,
-            templates.render(templates::SCRAPE_SNIPPET, &scrape_values(setup))?,
-            None,
-        ));
+        if let Some(snippet) = scrape_snippet {
+            artifacts.push(public(SCRAPE_SNIPPET_FILE, snippet, None));
+        }
     }
 
     artifacts.push(public(
@@ -435,7 +514,7 @@ mod tests {
         };
         args(&mut given);
         let facts = HostFacts {
-            nginx: None,
+            nginx: crate::nginx_target::Probe::known(None),
             nginx_user: None,
             primary_group: |_| None,
         };

@@ -8,7 +8,9 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use crate::nginx_target::NginxTarget;
+use std::sync::Arc;
+
+use crate::nginx_target::{NginxTarget, Probe};
 use crate::secret::PasswordSource;
 use crate::values::{
     BcryptCost, Domain, Port, Realm, RedirectPort, RenewDays, ServerPath, SystemUser, Upstream,
@@ -75,8 +77,8 @@ pub struct Given {
 /// What promsetup learned about the machine it runs on, used only for defaults.
 #[derive(Debug, Clone)]
 pub struct HostFacts {
-    /// From `nginx -V`, when nginx is installed here.
-    pub nginx: Option<NginxTarget>,
+    /// `nginx -V`, when nginx is installed here (asked on its own thread).
+    pub nginx: Arc<Probe>,
     /// The first of the usual nginx worker accounts that exists here.
     pub nginx_user: Option<SystemUser>,
     /// The primary group of an account here, if it exists (nginx's `user NAME GROUP`).
@@ -87,7 +89,7 @@ impl HostFacts {
     /// A host that tells nothing: every default is the built-in one.
     pub fn unknown() -> HostFacts {
         HostFacts {
-            nginx: None,
+            nginx: Probe::known(None),
             nginx_user: None,
             primary_group: |_| None,
         }
@@ -183,11 +185,31 @@ pub struct Setup {
     /// The account Prometheus runs as: it must read `web.yml`, and without nginx the key.
     pub prometheus_user: SystemUser,
     pub endpoints: Endpoints,
-    pub target: NginxTarget,
+    /// The nginx and OpenSSL versions given as flags; the rest comes from `nginx -V`.
+    pub versions: (Option<Version>, Option<Version>),
+    pub nginx_probe: Arc<Probe>,
     pub force: bool,
 }
 
 impl Setup {
+    /// The nginx and OpenSSL the configuration is written for: the flags' versions, else those
+    /// of the nginx installed here, else the baseline (Debian 12's).
+    pub fn target(&self) -> NginxTarget {
+        let mut target = self
+            .nginx_probe
+            .get()
+            .unwrap_or(crate::nginx_target::BASELINE);
+        if let Some(version) = self.versions.0 {
+            target.nginx = version;
+            target.detected = false;
+        }
+        if let Some(version) = self.versions.1 {
+            target.openssl = version;
+            target.detected = false;
+        }
+        target
+    }
+
     pub fn scheme(&self) -> &'static str {
         if self.tls.is_on() { "https" } else { "http" }
     }
@@ -413,16 +435,6 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         )));
     }
 
-    let mut target = host.nginx.unwrap_or(crate::nginx_target::BASELINE);
-    if let Some(version) = given.nginx_version {
-        target.nginx = version;
-        target.detected = false;
-    }
-    if let Some(version) = given.openssl_version {
-        target.openssl = version;
-        target.detected = false;
-    }
-
     let nginx_user = given
         .nginx_user
         .or_else(|| host.nginx_user.clone())
@@ -472,7 +484,8 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
                 .parse()
                 .expect("default account is valid")
         }),
-        target,
+        versions: (given.nginx_version, given.openssl_version),
+        nginx_probe: Arc::clone(&host.nginx),
         force: given.force,
     })
 }
@@ -483,7 +496,7 @@ mod tests {
 
     fn host() -> HostFacts {
         HostFacts {
-            nginx: None,
+            nginx: crate::nginx_target::Probe::known(None),
             nginx_user: None,
             primary_group: |_| None,
         }
@@ -616,23 +629,23 @@ mod tests {
     #[test]
     fn host_facts_give_defaults_and_flags_override_them() {
         let facts = HostFacts {
-            nginx: Some(NginxTarget {
+            nginx: Probe::known(Some(NginxTarget {
                 nginx: Version(1, 26, 0),
                 openssl: Version(3, 5, 0),
                 http2_module: true,
                 detected: true,
-            }),
+            })),
             nginx_user: Some("nginx".parse().unwrap()),
             primary_group: |_| None,
         };
         let setup = resolve(given("example.com"), &facts).unwrap();
         assert_eq!(setup.nginx_user.as_str(), "nginx");
-        assert!(setup.target.has_mlkem());
+        assert!(setup.target().has_mlkem());
 
         let mut g = given("example.com");
         g.openssl_version = Some("3.0.2".parse().unwrap());
         let setup = resolve(g, &facts).unwrap();
-        assert!(!setup.target.has_mlkem());
-        assert_eq!(setup.target.nginx, Version(1, 26, 0));
+        assert!(!setup.target().has_mlkem());
+        assert_eq!(setup.target().nginx, Version(1, 26, 0));
     }
 }

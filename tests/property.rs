@@ -924,7 +924,7 @@ struct Case {
 
 fn host_facts() -> HostFacts {
     HostFacts {
-        nginx: None,
+        nginx: promsetup::nginx_target::Probe::known(None),
         nginx_user: Some("www-data".parse().unwrap()),
         // The real lookup: `nginx -t` runs on this host and needs its real groups.
         primary_group: promsetup::host::primary_group,
@@ -1272,7 +1272,7 @@ fn check_rendering(case: &Case, password: &Password, plan: &Plan) -> Result<(), 
     let mut listen_args = vec![listen.as_str()];
     if tls {
         listen_args.push("ssl");
-        if setup.target.nginx < Version(1, 25, 1) {
+        if setup.target().nginx < Version(1, 25, 1) {
             listen_args.push("http2");
         }
     }

@@ -15,12 +15,12 @@ use zeroize::Zeroizing;
 /// Debian 12's nginx, as `nginx -V` reports it.
 fn debian_12() -> HostFacts {
     HostFacts {
-        nginx: Some(NginxTarget {
+        nginx: promsetup::nginx_target::Probe::known(Some(NginxTarget {
             nginx: Version(1, 22, 1),
             openssl: Version(3, 0, 11),
             http2_module: true,
             detected: true,
-        }),
+        })),
         nginx_user: Some("www-data".parse().unwrap()),
         primary_group: |_| None,
     }
@@ -78,12 +78,12 @@ fn nginx_conf_default_tls_with_redirect_on_debian_12() {
 #[test]
 fn nginx_conf_for_nginx_1_27_and_openssl_3_5_uses_their_newer_lines() {
     let host = HostFacts {
-        nginx: Some(NginxTarget {
+        nginx: promsetup::nginx_target::Probe::known(Some(NginxTarget {
             nginx: Version(1, 27, 4),
             openssl: Version(3, 5, 1),
             http2_module: true,
             detected: true,
-        }),
+        })),
         nginx_user: Some("nginx".parse().unwrap()),
         primary_group: |_| None,
     };

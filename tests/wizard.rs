@@ -141,7 +141,7 @@ fn now() -> OffsetDateTime {
 
 fn host() -> HostFacts {
     HostFacts {
-        nginx: None,
+        nginx: promsetup::nginx_target::Probe::known(None),
         nginx_user: None,
         primary_group: |_| None,
     }
