@@ -540,18 +540,23 @@ mod tests {
         OffsetDateTime::now_utc()
     }
 
-    #[test]
-    fn default_plan_has_every_file_with_its_mode() {
-        let setup = setup_for(|_| {});
-        let plan = plan(
-            &setup,
-            &fixed_password(),
-            false,
+    /// The plan for a folder with nothing in it yet.
+    fn plan_fresh(setup: &Setup, password: &Password, store_password: bool) -> Plan {
+        plan(
+            setup,
+            password,
+            store_password,
             now(),
             &Templates::embedded(),
             &Previous::default(),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn default_plan_has_every_file_with_its_mode() {
+        let setup = setup_for(|_| {});
+        let plan = plan_fresh(&setup, &fixed_password(), false);
         let modes: Vec<_> = plan
             .artifacts
             .iter()
@@ -578,15 +583,7 @@ mod tests {
     #[test]
     fn htpasswd_line_is_user_and_2y_hash_of_the_password() {
         let setup = setup_for(|g| g.username = Some("grafana".parse().unwrap()));
-        let plan = plan(
-            &setup,
-            &fixed_password(),
-            false,
-            now(),
-            &Templates::embedded(),
-            &Previous::default(),
-        )
-        .unwrap();
+        let plan = plan_fresh(&setup, &fixed_password(), false);
         let line = text(&plan, ".htpasswd");
         let (user, hash) = line.trim_end().split_once(':').unwrap();
         assert_eq!(user, "grafana");
@@ -599,15 +596,7 @@ mod tests {
     fn generated_password_is_stored_owner_only() {
         let setup = setup_for(|_| {});
         let password = Password::generate();
-        let plan = plan(
-            &setup,
-            &password,
-            true,
-            now(),
-            &Templates::embedded(),
-            &Previous::default(),
-        )
-        .unwrap();
+        let plan = plan_fresh(&setup, &password, true);
         let stored = file(&plan, PASSWORD_FILE);
         assert_eq!(stored.mode, 0o600);
         assert_eq!(
@@ -620,15 +609,7 @@ mod tests {
     #[test]
     fn no_tls_plan_has_no_certificate_and_an_http_url() {
         let setup = setup_for(|g| g.tls = Some(crate::setup::TlsChoice::Off));
-        let plan = plan(
-            &setup,
-            &fixed_password(),
-            false,
-            now(),
-            &Templates::embedded(),
-            &Previous::default(),
-        )
-        .unwrap();
+        let plan = plan_fresh(&setup, &fixed_password(), false);
         assert!(
             plan.artifacts
                 .iter()
@@ -650,15 +631,7 @@ mod tests {
     #[test]
     fn prometheus_auth_writes_web_config_and_self_scrape_instead_of_htpasswd() {
         let setup = setup_for(|g| g.auth = Some(Auth::Prometheus));
-        let plan = plan(
-            &setup,
-            &fixed_password(),
-            false,
-            now(),
-            &Templates::embedded(),
-            &Previous::default(),
-        )
-        .unwrap();
+        let plan = plan_fresh(&setup, &fixed_password(), false);
         let names: Vec<_> = plan
             .artifacts
             .iter()
@@ -703,15 +676,7 @@ mod tests {
     #[test]
     fn without_nginx_prometheus_gets_the_key_and_tls_in_web_config() {
         let setup = setup_for(|g| g.no_nginx = true);
-        let plan = plan(
-            &setup,
-            &fixed_password(),
-            false,
-            now(),
-            &Templates::embedded(),
-            &Previous::default(),
-        )
-        .unwrap();
+        let plan = plan_fresh(&setup, &fixed_password(), false);
         assert!(plan.artifacts.iter().all(|a| a.file_name != "nginx.conf"));
         let key = file(&plan, "example.com.key");
         assert_eq!(key.access, Access::OwnedBy("prometheus".parse().unwrap()));
@@ -736,15 +701,7 @@ mod tests {
     fn debug_output_of_a_plan_shows_no_secret() {
         let setup = setup_for(|_| {});
         let password = Password::generate();
-        let plan = plan(
-            &setup,
-            &password,
-            true,
-            now(),
-            &Templates::embedded(),
-            &Previous::default(),
-        )
-        .unwrap();
+        let plan = plan_fresh(&setup, &password, true);
         let shown = format!("{plan:?}");
         assert!(!shown.contains(password.expose()));
         assert!(!shown.contains("PRIVATE KEY"));

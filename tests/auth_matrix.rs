@@ -20,24 +20,8 @@ use tempfile::TempDir;
 
 /// Standard base64 with padding (RFC 4648), as clients send Basic credentials.
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 fn basic(credentials: &str) -> String {
@@ -739,19 +723,4 @@ fn nginx_ends_the_password_at_a_nul_byte() {
         seen.status == 401 && seen.forwarded.as_ref().is_some_and(Vec::is_empty),
         "a wrong password before a NUL passed: {seen:?}"
     );
-}
-
-#[test]
-fn base64_matches_rfc_4648_vectors() {
-    for (plain, encoded) in [
-        ("", ""),
-        ("f", "Zg=="),
-        ("fo", "Zm8="),
-        ("foo", "Zm9v"),
-        ("foob", "Zm9vYg=="),
-        ("fooba", "Zm9vYmE="),
-        ("foobar", "Zm9vYmFy"),
-    ] {
-        assert_eq!(base64(plain.as_bytes()), encoded);
-    }
 }

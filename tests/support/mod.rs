@@ -288,25 +288,10 @@ fn http_status(addr: SocketAddr, path: &str, authorization: Option<&str>) -> Opt
 /// The value of an `Authorization` header for HTTP basic auth (RFC 7617): "Basic " and the
 /// standard base64 (RFC 4648, padded) of "user:password".
 pub fn basic_authorization(username: &str, password: &str) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = format!("{username}:{password}").into_bytes();
-    let mut encoded = String::from("Basic ");
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                encoded.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                encoded.push('=');
-            }
-        }
-    }
-    encoded
+    use base64::Engine;
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    format!("Basic {encoded}")
 }
 
 /// Resolves "host:port" as written in a config (e.g. "127.0.0.1:9090", "[::1]:9090",
