@@ -1544,6 +1544,9 @@ impl Verifier<'_, '_> {
             .ok()
             .and_then(|o| nginx_target::parse_nginx_v(&String::from_utf8_lossy(&o.stderr)))
             .map(|t| t.nginx);
+        // nginx reads a relative -c against its own prefix (/usr/share/nginx), not the current
+        // folder: give it the absolute path.
+        let conf = std::fs::canonicalize(&conf).unwrap_or(conf);
         let mut command = Command::new(&program);
         command.arg("-t").arg("-c").arg(&conf);
         // nginx -t writes its pid file to prove it can: /dev/null takes it, so the check needs

@@ -154,6 +154,31 @@ fn verify_passes_on_a_good_bundle_offline() {
     assert!(!verified.out.contains(PASSWORD), "{verified}");
 }
 
+/// Found trying the README as a new user: `promsetup verify promsetup-bundle` passed nginx a
+/// relative -c, which nginx reads against its own prefix, not the current folder.
+#[test]
+fn verify_of_a_folder_given_relative_to_the_current_one_runs_nginx_t_on_it() {
+    let bundle = Bundle::create(Setup::default());
+    let (Some(parent), Some(name)) = (bundle.dir.parent(), bundle.dir.file_name()) else {
+        panic!("the bundle folder has a parent and a name");
+    };
+    let output = promsetup_command()
+        .current_dir(parent)
+        .arg("verify")
+        .arg(name)
+        .output()
+        .expect("run promsetup verify");
+    let verified = Verified {
+        code: output.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&output.stdout).into_owned(),
+        err: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    verified.assert_passes();
+    if current_uid() == 0 && require("nginx").is_some() {
+        verified.line("ok", &["accepts nginx.conf (nginx -t)"]);
+    }
+}
+
 #[test]
 fn verify_of_a_bundle_not_yet_installed_warns_and_passes() {
     let root = traversable_tempdir();
