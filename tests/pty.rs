@@ -11,6 +11,9 @@
 
 #![allow(clippy::disallowed_methods)] // tests read the files the binary wrote
 
+#[allow(dead_code)] // the real nginx and Prometheus of the shared harness, for one test
+mod support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -648,4 +651,79 @@ fn ctrl_c_at_the_save_question_after_writing_keeps_the_bundle_and_says_so() {
         !screen.contains(INTERRUPTED),
         "the bundle was written, yet the run says nothing was:\n{screen}"
     );
+}
+
+/// The "done when": from `promsetup init` to a bundle that works with the real nginx
+/// and Prometheus, answering only the domain and a password (the flags only place it on free
+/// loopback ports and make nginx read the files where they are written).
+#[test]
+fn a_bundle_made_at_the_terminal_answering_domain_and_password_serves_prometheus() {
+    if support::require("nginx").is_none()
+        || support::require("prometheus").is_none()
+        || support::require("curl").is_none()
+    {
+        return;
+    }
+    let place = Place::new();
+    // nginx's workers (www-data) must reach the files.
+    std::fs::set_permissions(place.cwd.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = place.cwd.path().join("bundle");
+    let out_text = out.display().to_string();
+    let (port, upstream) = (support::free_port(), support::free_port());
+    let (port_text, upstream_text) = (port.to_string(), format!("127.0.0.1:{upstream}"));
+    let mut terminal = place.spawn(&[
+        "init",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        &port_text,
+        "--http-port",
+        "0",
+        "--upstream",
+        &upstream_text,
+        "--conf-dir",
+        &out_text,
+        "--out",
+        &out_text,
+    ]);
+    let password = "typed at the terminal, twice";
+    terminal.answer(DOMAIN_PROMPT, "example.com");
+    terminal.answer(PREFIX_PROMPT, "");
+    terminal.answer(USER_PROMPT, "");
+    terminal.answer_hidden(PASSWORD_PROMPT, password);
+    terminal.answer_hidden(REPEAT_PROMPT, password);
+    terminal.answer(TLS_PROMPT, "");
+    terminal.answer(CONFIRM_PROMPT, "");
+    terminal.answer(SAVE_PROMPT, "");
+    assert_eq!(terminal.finish(), Ended::Exited(0), "{}", terminal.screen);
+
+    let flags: Vec<String> = read(&out.join("prometheus.flags"))
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let _prometheus = support::Prometheus::start(&flags, place.cwd.path());
+    let _nginx = support::Nginx::start(&out.join("nginx.conf"), place.cwd.path());
+    let request = |credentials: Option<&str>| {
+        let mut args = vec![
+            "--cacert".to_string(),
+            out.join("example.com.crt").display().to_string(),
+            "--resolve".to_string(),
+            format!("example.com:{port}:127.0.0.1"),
+        ];
+        if let Some(credentials) = credentials {
+            args.extend(["-u".to_string(), credentials.to_string()]);
+        }
+        args.push(format!("https://example.com:{port}/prometheus/metrics"));
+        support::curl(&args)
+    };
+    let anonymous = request(None);
+    assert_eq!(anonymous.status, 401, "{anonymous:?}");
+    assert_eq!(
+        anonymous.header("WWW-Authenticate").as_deref(),
+        Some("Basic realm=\"Prometheus\"")
+    );
+    assert_eq!(request(Some("admin:wrong")).status, 401);
+    let admitted = request(Some(&format!("admin:{password}")));
+    assert_eq!(admitted.status, 200, "{}", admitted.headers);
+    assert!(admitted.body.contains("prometheus_build_info"));
 }
