@@ -162,16 +162,8 @@ impl Answers {
                 });
             }
         };
-        let bind = self
-            .bind
-            .as_deref()
-            .map(|text| {
-                text.parse().map_err(|_| BadAnswer {
-                    key: "bind",
-                    why: format!("'{text}' is not an IP address"),
-                })
-            })
-            .transpose()?;
+        let bind =
+            parse::<crate::values::BindAddress>("bind", &self.bind)?.map(|address| address.0);
         let out_dir = self.out.as_ref().map(|out| match relative_to {
             Some(base) if Path::new(out).is_relative() => base.join(out),
             _ => PathBuf::from(out),

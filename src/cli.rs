@@ -5,7 +5,6 @@
 //! apply defaults beyond what `--help` shows, nor check values against each other: `setup.rs`
 //! does that for every way in.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -13,8 +12,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::secret::PasswordSource;
 use crate::setup::{Auth, Endpoints, Given, TlsChoice};
 use crate::values::{
-    BcryptCost, Domain, Port, Realm, RedirectPort, RenewDays, ServerPath, SystemUser, Upstream,
-    UrlPrefix, UserName, ValidityDays, Version,
+    BcryptCost, BindAddress, Domain, Port, Realm, RedirectPort, RenewDays, ServerPath, SystemUser,
+    Upstream, UrlPrefix, UserName, ValidityDays, Version,
 };
 
 const ABOUT: &str = "Put Prometheus behind nginx with TLS, basic auth and a URL prefix.";
@@ -49,6 +48,54 @@ kept as NAME.bak.
 Exit status: 0 done (with --check: up to date); 1 failed or not written (a file in the way, a \
 write failed); 2 bad usage or a value refused (nothing written); 3 --check: a run would change \
 the bundle; 130 interrupted.";
+
+/// Parses a flag's value with its type's rule. Unlike clap's own `FromStr` parser, the value is
+/// echoed back escaped, so control characters typed into a flag never reach the terminal raw.
+#[derive(Clone)]
+pub struct Checked<T>(std::marker::PhantomData<fn() -> T>);
+
+pub fn checked<T>() -> Checked<T> {
+    Checked(std::marker::PhantomData)
+}
+
+impl<T> clap::builder::TypedValueParser for Checked<T>
+where
+    T: std::str::FromStr<Err = crate::values::Invalid> + Clone + Send + Sync + 'static,
+{
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let flag = arg
+            .and_then(|arg| arg.get_long().map(|long| format!("--{long}")))
+            .or_else(|| {
+                let arg = arg?;
+                let name = arg
+                    .get_value_names()
+                    .and_then(|names| names.first())
+                    .map_or_else(|| arg.get_id().to_string(), |name| name.to_string());
+                Some(format!("<{name}>"))
+            })
+            .unwrap_or_default();
+        let refuse = |why: String| {
+            let escaped = value.to_string_lossy().escape_debug().to_string();
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("invalid value '{escaped}' for '{flag}': {why}\n"),
+            )
+            .with_cmd(command)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| refuse("it is not valid UTF-8".into()))?;
+        text.parse::<T>()
+            .map_err(|crate::values::Invalid(why)| refuse(why))
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -122,13 +169,13 @@ pub enum UserAction {
     /// --password-file, PROMSETUP_PASSWORD, or asked at a terminal).
     Add {
         /// Basic-auth user name (A-Z a-z 0-9 . _ @ + -).
-        #[arg(value_name = "NAME")]
+        #[arg(value_parser = checked::<UserName>(), value_name = "NAME")]
         name: UserName,
     },
     /// Remove a user.
     Remove {
         /// The user to remove; the last person is never removed.
-        #[arg(value_name = "NAME")]
+        #[arg(value_parser = checked::<UserName>(), value_name = "NAME")]
         name: UserName,
     },
     /// List the users.
@@ -143,7 +190,7 @@ pub struct SetupArgs {
 
     /// Server name and certificate name: a DNS name (ASCII; xn-- for international names), or an
     /// IP address, which gets an IP SAN.
-    #[arg(
+    #[arg(value_parser = checked::<Domain>(),
         help_heading = "Where Prometheus is served",
         long,
         value_name = "NAME",
@@ -152,7 +199,7 @@ pub struct SetupArgs {
     pub domain: Option<Domain>,
 
     /// Port nginx listens on [default: 443; 80 with --no-tls].
-    #[arg(
+    #[arg(value_parser = checked::<Port>(),
         help_heading = "Where Prometheus is served",
         long,
         value_name = "PORT",
@@ -161,7 +208,7 @@ pub struct SetupArgs {
     pub port: Option<Port>,
 
     /// URL path Prometheus is served under [default: /prometheus]; "/" serves the whole host.
-    #[arg(
+    #[arg(value_parser = checked::<UrlPrefix>(),
         help_heading = "Where Prometheus is served",
         long,
         value_name = "PATH",
@@ -170,7 +217,7 @@ pub struct SetupArgs {
     pub prefix: Option<UrlPrefix>,
 
     /// Basic-auth user name [default: admin].
-    #[arg(
+    #[arg(value_parser = checked::<UserName>(),
         help_heading = "Password and who checks it",
         long,
         value_name = "NAME",
@@ -197,7 +244,7 @@ pub struct SetupArgs {
     pub password_file: Option<PathBuf>,
 
     /// Where Prometheus listens; also its --web.listen-address [default: 127.0.0.1:9090].
-    #[arg(
+    #[arg(value_parser = checked::<Upstream>(),
         help_heading = "Where Prometheus is served",
         long,
         value_name = "HOST:PORT",
@@ -212,7 +259,7 @@ pub struct SetupArgs {
 
     /// Folder the files will live in on the server; only used for the paths written inside
     /// nginx.conf [default: /etc/nginx].
-    #[arg(
+    #[arg(value_parser = checked::<ServerPath>(),
         help_heading = "Where Prometheus is served",
         long,
         value_name = "DIR",
@@ -221,7 +268,7 @@ pub struct SetupArgs {
     pub conf_dir: Option<ServerPath>,
 
     /// Port of a plain-HTTP server that redirects to HTTPS (308); 0 for none [default: 80].
-    #[arg(
+    #[arg(value_parser = checked::<RedirectPort>(),
         help_heading = "Where Prometheus is served",
         long,
         value_name = "PORT",
@@ -236,12 +283,12 @@ pub struct SetupArgs {
     /// Your own certificate (PEM; a chain file starting with it is fine), used where it is:
     /// nginx.conf points at this absolute path. Checked before anything is written: the key
     /// must match, and the certificate must cover --domain and be valid now.
-    #[arg(help_heading = "TLS", long, value_name = "FILE", global = true, requires = "tls_key",
+    #[arg(value_parser = checked::<ServerPath>(), help_heading = "TLS", long, value_name = "FILE", global = true, requires = "tls_key",
           conflicts_with_all = ["no_tls", "days"])]
     pub tls_cert: Option<ServerPath>,
 
     /// The key of --tls-cert (unencrypted PKCS#8 PEM), used where it is.
-    #[arg(
+    #[arg(value_parser = checked::<ServerPath>(),
         help_heading = "TLS",
         long,
         value_name = "FILE",
@@ -251,7 +298,7 @@ pub struct SetupArgs {
     pub tls_key: Option<ServerPath>,
 
     /// Basic-auth realm, shown by browsers [default: Prometheus].
-    #[arg(
+    #[arg(value_parser = checked::<Realm>(),
         help_heading = "Password and who checks it",
         long,
         value_name = "TEXT",
@@ -260,12 +307,12 @@ pub struct SetupArgs {
     pub realm: Option<Realm>,
 
     /// Certificate validity in days, 1 to 825 [default: 397, the public-CA limit].
-    #[arg(help_heading = "TLS", long, value_name = "N", global = true)]
+    #[arg(value_parser = checked::<ValidityDays>(), help_heading = "TLS", long, value_name = "N", global = true)]
     pub days: Option<ValidityDays>,
 
     /// A re-run keeps the self-signed certificate and key until they are this close to expiry,
     /// then makes new ones [default: 30].
-    #[arg(help_heading = "TLS", long, value_name = "N", global = true)]
+    #[arg(value_parser = checked::<RenewDays>(), help_heading = "TLS", long, value_name = "N", global = true)]
     pub renew_days: Option<RenewDays>,
 
     /// Read the answers from a TOML file (keys are these flags' names, e.g. domain, port,
@@ -296,17 +343,17 @@ pub struct SetupArgs {
     pub format: ReportFormat,
 
     /// Address nginx listens on [default: every address]; e.g. 127.0.0.1 or ::1.
-    #[arg(
+    #[arg(value_parser = checked::<BindAddress>(),
         help_heading = "Where Prometheus is served",
         long,
         value_name = "IP",
         global = true
     )]
-    pub bind: Option<IpAddr>,
+    pub bind: Option<BindAddress>,
 
     /// Account nginx's workers run as (`user` in nginx.conf); .htpasswd is made readable by its
     /// group [default: the first of www-data, nginx, http that exists here, else www-data].
-    #[arg(
+    #[arg(value_parser = checked::<SystemUser>(),
         help_heading = "Where Prometheus is served",
         long,
         value_name = "USER",
@@ -319,7 +366,7 @@ pub struct SetupArgs {
     /// each step doubles that time (cost 5: ~2 ms, about 7% of unauthenticated throughput; cost
     /// 12: ~250 ms, 3 requests/s). A leaked .htpasswd at cost 5 is cheap to attack if the password
     /// is weak: a long random password (the generated one) makes a low cost safe.
-    #[arg(
+    #[arg(value_parser = checked::<BcryptCost>(),
         help_heading = "Password and who checks it",
         long,
         value_name = "COST",
@@ -347,7 +394,7 @@ pub struct SetupArgs {
 
     /// Folder Prometheus's files (web.yml, the self-scrape password) will live in on the server
     /// [default: /etc/prometheus].
-    #[arg(
+    #[arg(value_parser = checked::<ServerPath>(),
         help_heading = "Password and who checks it",
         long,
         value_name = "DIR",
@@ -357,7 +404,7 @@ pub struct SetupArgs {
 
     /// Account Prometheus runs as; it must read web.yml (and, with --no-nginx, the key)
     /// [default: prometheus].
-    #[arg(
+    #[arg(value_parser = checked::<SystemUser>(),
         help_heading = "Password and who checks it",
         long,
         value_name = "USER",
@@ -380,11 +427,11 @@ pub struct SetupArgs {
     pub public_healthcheck: bool,
 
     /// nginx version the configuration is for [default: that of `nginx -V` here, else 1.22.1].
-    #[arg(help_heading = "TLS", long, value_name = "VERSION", global = true)]
+    #[arg(value_parser = checked::<Version>(), help_heading = "TLS", long, value_name = "VERSION", global = true)]
     pub nginx_version: Option<Version>,
 
     /// OpenSSL version nginx uses [default: from `nginx -V` here, else 3.0.0].
-    #[arg(help_heading = "TLS", long, value_name = "VERSION", global = true)]
+    #[arg(value_parser = checked::<Version>(), help_heading = "TLS", long, value_name = "VERSION", global = true)]
     pub openssl_version: Option<Version>,
 
     /// Replace files that already exist in --out (each old file is kept as NAME.bak).
@@ -430,7 +477,7 @@ impl SetupArgs {
             realm: self.realm.clone(),
             days: self.days,
             renew_days: self.renew_days,
-            bind: self.bind,
+            bind: self.bind.map(|address| address.0),
             nginx_user: self.nginx_user.clone(),
             bcrypt_cost: self.bcrypt_cost,
             auth: self.auth.map(|auth| match auth {

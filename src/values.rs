@@ -22,11 +22,13 @@ fn invalid<T>(message: impl Into<String>) -> Result<T, Invalid> {
 }
 
 /// Names a character in a message without echoing control characters back to the terminal.
+/// Letters (any script) and visible ASCII are shown as they are; everything else, including
+/// invisible and direction-changing characters (U+200B, U+202E), as an escape.
 fn describe(c: char) -> String {
-    if c.is_control() || c.is_whitespace() {
-        format!("{:?}", c).trim_matches('\'').to_string()
-    } else {
+    if c.is_ascii_graphic() || c == ' ' || (c.is_alphanumeric() && !c.is_ascii()) {
         c.to_string()
+    } else {
+        c.escape_debug().to_string()
     }
 }
 
@@ -500,6 +502,28 @@ impl FromStr for ServerPath {
     }
 }
 
+/// The address a server listens on (`--bind`): an IPv4 or IPv6 address, brackets allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BindAddress(pub IpAddr);
+
+impl FromStr for BindAddress {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        let unbracketed = input
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+            .unwrap_or(input);
+        unbracketed.parse().map(BindAddress).map_err(|_| {
+            Invalid(format!(
+                "'{}' is not an IP address; give one of this host's addresses, such as \
+                 127.0.0.1, 192.0.2.10 or ::1",
+                input.escape_debug()
+            ))
+        })
+    }
+}
+
 /// The lifetime of the self-signed certificate, in days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValidityDays(u32);
@@ -916,6 +940,17 @@ mod tests {
         ] {
             refused::<ServerPath>(bad);
         }
+    }
+
+    #[test]
+    fn bind_address_takes_ipv4_and_ipv6_with_or_without_brackets() {
+        assert_eq!(
+            "[::1]".parse::<BindAddress>().unwrap(),
+            "::1".parse::<BindAddress>().unwrap()
+        );
+        "127.0.0.1".parse::<BindAddress>().unwrap();
+        assert!(refused::<BindAddress>("localhost").contains("IP address"));
+        refused::<BindAddress>("127.0.0.1;");
     }
 
     #[test]

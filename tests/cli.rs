@@ -116,6 +116,26 @@ fn each_refused_value_names_its_flag_and_rule_exits_2_and_writes_nothing() {
 }
 
 #[test]
+fn a_refused_value_is_echoed_escaped_so_control_characters_never_reach_the_terminal() {
+    for hostile in ["exa\u{1b}[31mmple.com", "exa\u{202e}mple.com", "a\rb"] {
+        let output = promsetup()
+            .args(["--non-interactive", "--domain", hostile])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = text(&output.stderr);
+        assert!(
+            !stderr.contains(['\u{1b}', '\u{202e}', '\r']),
+            "raw control character echoed: {stderr:?}"
+        );
+        assert!(
+            stderr.contains("--domain") && stderr.contains('\\'),
+            "{stderr:?}"
+        );
+    }
+}
+
+#[test]
 fn values_that_conflict_are_refused_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bundle");

@@ -331,7 +331,7 @@ fn fields() -> Vec<Field> {
                 "",
                 "localhost",
                 "127.0.0.1:80",
-                "[::1]",
+                // "[::1]" is accepted, as --domain accepts brackets.
                 "[::1]:80",
                 "::1%lo",
                 "127.1",
