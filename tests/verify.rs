@@ -74,7 +74,15 @@ impl std::fmt::Display for Verified {
 
 /// Runs `promsetup verify DIR ARGS`, with `stdin` (e.g. the password for --password-stdin).
 fn verify(dir: &Path, args: &[&str], stdin: Option<&str>) -> Verified {
+    verify_from(None, dir, args, stdin)
+}
+
+/// `verify`, run from the folder `cwd` (so `dir` may be relative to it).
+fn verify_from(cwd: Option<&Path>, dir: &Path, args: &[&str], stdin: Option<&str>) -> Verified {
     let mut command = promsetup_command();
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
     command.arg("verify").arg(dir).args(args);
     if let Some(input) = stdin {
         command.write_stdin(input.to_string());
@@ -162,17 +170,7 @@ fn verify_of_a_folder_given_relative_to_the_current_one_runs_nginx_t_on_it() {
     let (Some(parent), Some(name)) = (bundle.dir.parent(), bundle.dir.file_name()) else {
         panic!("the bundle folder has a parent and a name");
     };
-    let output = promsetup_command()
-        .current_dir(parent)
-        .arg("verify")
-        .arg(name)
-        .output()
-        .expect("run promsetup verify");
-    let verified = Verified {
-        code: output.status.code().unwrap_or(-1),
-        out: String::from_utf8_lossy(&output.stdout).into_owned(),
-        err: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
+    let verified = verify_from(Some(parent), Path::new(name), &[], None);
     verified.assert_passes();
     if current_uid() == 0 && require("nginx").is_some() {
         verified.line("ok", &["accepts nginx.conf (nginx -t)"]);
