@@ -66,11 +66,21 @@ enum ProbeState {
 }
 
 impl Probe {
-    /// Starts asking the nginx on `PATH`.
+    /// Starts asking the nginx on `PATH`. The thread never takes SIGINT: Ctrl-C must reach the
+    /// main thread, whose handler restores the terminal before the process ends (a handler on
+    /// another thread would race the prompt switching the terminal to raw mode).
     pub fn start() -> Arc<Probe> {
-        Arc::new(Probe(Mutex::new(ProbeState::Running(std::thread::spawn(
-            NginxTarget::detect,
-        )))))
+        use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+        let mut interrupt = SigSet::empty();
+        interrupt.add(Signal::SIGINT);
+        let mut before = SigSet::empty();
+        // Threads inherit the mask they are spawned with: block, spawn, restore.
+        let blocked = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&interrupt), Some(&mut before));
+        let handle = std::thread::spawn(NginxTarget::detect);
+        if blocked.is_ok() {
+            let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&before), None);
+        }
+        Arc::new(Probe(Mutex::new(ProbeState::Running(handle))))
     }
 
     /// An answer known already (tests, or a host without nginx).
