@@ -14,7 +14,8 @@ fn main() -> ExitCode {
         TerminalPrompter::new()
     });
     // Not `stdin().lock()`: the prompts read standard input too, and would wait on that lock.
-    let mut stdin = std::io::BufReader::new(std::io::stdin());
+    // Nor std's buffered stdin: a password read from it would stay in std's buffer.
+    let mut stdin = promsetup::secret::WipedStdin::new();
     let streams = promsetup::Streams {
         stdin: &mut stdin,
         out: &mut std::io::stdout(),
