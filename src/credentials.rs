@@ -23,6 +23,70 @@ pub fn bcrypt_cost(hash: &str) -> Option<u32> {
         .flatten()
 }
 
+/// How a stored password is hashed. nginx checks a few schemes itself and hands every other
+/// hash to the system's crypt(); Prometheus takes bcrypt only. Shown by name, never the hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `$2a$`, `$2b$`, `$2y$`, with its cost.
+    Bcrypt(u32),
+    /// nginx's own: `$apr1$`, `{SHA}`, `{SSHA}`, `{PLAIN}`.
+    NginxOwn(&'static str),
+    /// Handed to the system's crypt(): `$1$`, `$5$`, `$6$`, `$y$`, DES, or one it may not know.
+    Crypt(&'static str),
+}
+
+impl Scheme {
+    pub fn of(hash: &str) -> Scheme {
+        if let Some(cost) = bcrypt_cost(hash) {
+            return Scheme::Bcrypt(cost);
+        }
+        const NGINX_OWN: [(&str, &str); 4] = [
+            ("$apr1$", "Apache MD5"),
+            ("{SHA}", "SHA-1 (weak)"),
+            ("{SSHA}", "salted SHA-1 (weak)"),
+            ("{PLAIN}", "plain text (no hash)"),
+        ];
+        const CRYPT: [(&str, &str); 4] = [
+            ("$1$", "MD5-crypt"),
+            ("$5$", "SHA-256-crypt"),
+            ("$6$", "SHA-512-crypt"),
+            ("$y$", "yescrypt"),
+        ];
+        if let Some((_, name)) = NGINX_OWN
+            .iter()
+            .find(|(prefix, _)| hash.starts_with(prefix))
+        {
+            return Scheme::NginxOwn(name);
+        }
+        if let Some((_, name)) = CRYPT.iter().find(|(prefix, _)| hash.starts_with(prefix)) {
+            return Scheme::Crypt(name);
+        }
+        let des = hash.len() == 13
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'/'));
+        Scheme::Crypt(if des {
+            "DES crypt (weak)"
+        } else {
+            "unknown scheme"
+        })
+    }
+
+    /// `{PLAIN}`: nginx checks it itself, with the password there in clear.
+    pub fn is_plain_text(self) -> bool {
+        self == Scheme::NginxOwn("plain text (no hash)")
+    }
+}
+
+impl std::fmt::Display for Scheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scheme::Bcrypt(cost) => write!(f, "bcrypt cost {cost}"),
+            Scheme::NginxOwn(name) | Scheme::Crypt(name) => f.write_str(name),
+        }
+    }
+}
+
 /// Whether `hash` is a bcrypt hash of `password` at exactly `cost`.
 pub fn hash_holds(hash: &str, password: &Password, cost: BcryptCost) -> bool {
     bcrypt_cost(hash) == Some(cost.get())
@@ -469,6 +533,19 @@ mod tests {
                 ("prometheus-self-scrape".to_string(), "$2y$12$b".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn schemes_are_named_without_showing_the_hash() {
+        assert_eq!(Scheme::of("$2y$05$abc").to_string(), "bcrypt cost 5");
+        assert_eq!(Scheme::of("$2b$12$abc"), Scheme::Bcrypt(12));
+        assert_eq!(Scheme::of("$apr1$x$y").to_string(), "Apache MD5");
+        assert_eq!(Scheme::of("{SHA}abc=").to_string(), "SHA-1 (weak)");
+        assert!(matches!(Scheme::of("{SSHA}x"), Scheme::NginxOwn(_)));
+        assert!(Scheme::of("{PLAIN}pw").is_plain_text());
+        assert_eq!(Scheme::of("$6$salt$x"), Scheme::Crypt("SHA-512-crypt"));
+        assert_eq!(Scheme::of("abcdefghijklm").to_string(), "DES crypt (weak)");
+        assert_eq!(Scheme::of("???").to_string(), "unknown scheme");
     }
 
     #[test]

@@ -26,7 +26,7 @@ use x509_parser::prelude::*;
 use zeroize::Zeroizing;
 
 use crate::cli::{SetupArgs, VerifyArgs};
-use crate::credentials::{self, Kind, UserLines};
+use crate::credentials::{Kind, Scheme, UserLines};
 use crate::nginx_target;
 use crate::plan::{
     FLAGS_FILE, HTPASSWD_FILE, NGINX_CONF_FILE, PASSWORD_FILE, SELF_SCRAPE_PASSWORD_FILE,
@@ -644,44 +644,6 @@ fn read_users(kind: Kind, bytes: Vec<u8>) -> Result<(Users, Vec<usize>), String>
     Ok((users, bad))
 }
 
-/// A password hash format, as nginx sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum HashKind {
-    /// `$2a$`, `$2b$`, `$2y$` with its cost: handed to the system's crypt().
-    Bcrypt(u32),
-    /// `$apr1$`, `{SHA}`, `{SSHA}`: checked by nginx itself.
-    NginxOwn(&'static str),
-    /// `{PLAIN}`: checked by nginx itself, but the password is there in clear.
-    Plain,
-    /// `$5$`, `$6$`, `$y$`, `$1$` or DES: handed to the system's crypt().
-    Crypt,
-}
-
-fn hash_kind(hash: &str) -> HashKind {
-    if let Some(cost) = credentials::bcrypt_cost(hash) {
-        return HashKind::Bcrypt(cost);
-    }
-    if hash.starts_with("$apr1$") {
-        HashKind::NginxOwn("$apr1$ (MD5)")
-    } else if hash.starts_with("{SHA}") {
-        HashKind::NginxOwn("{SHA} (unsalted SHA-1)")
-    } else if hash.starts_with("{SSHA}") {
-        HashKind::NginxOwn("{SSHA} (salted SHA-1)")
-    } else if hash.starts_with("{PLAIN}") {
-        HashKind::Plain
-    } else {
-        HashKind::Crypt
-    }
-}
-
-/// The scheme a crypt() hash names: `$6$`, `$y$`, or "DES" for the old 13-character form.
-fn crypt_scheme(hash: &str) -> String {
-    match hash.strip_prefix('$').and_then(|rest| rest.split_once('$')) {
-        Some((id, _)) => format!("${id}$"),
-        None => "DES".into(),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The checks
 
@@ -1229,7 +1191,7 @@ impl Verifier<'_, '_> {
         ) else {
             return;
         };
-        if !matches!(hash_kind(hash), HashKind::Bcrypt(_)) {
+        if !matches!(Scheme::of(hash), Scheme::Bcrypt(_)) {
             return;
         }
         match bcrypt::verify(password.expose(), hash) {
@@ -1255,14 +1217,14 @@ impl Verifier<'_, '_> {
     }
 
     fn check_hash(&mut self, shown: &str, user: &str, hash: &str, bcrypt_only: bool) {
-        let kind = hash_kind(hash);
+        let scheme = Scheme::of(hash);
         let reset = format!(
             "set the password again with promsetup user add {user} --dir {}",
             self.bundle.dir.display()
         );
         if bcrypt_only {
-            match kind {
-                HashKind::Bcrypt(_) => self.report.ok(&format!(
+            match scheme {
+                Scheme::Bcrypt(_) => self.report.ok(&format!(
                     "{shown}: {user} has a bcrypt hash, which Prometheus checks"
                 )),
                 _ => self.report.fail(
@@ -1275,15 +1237,15 @@ impl Verifier<'_, '_> {
             }
             return;
         }
-        match kind {
-            HashKind::NginxOwn(name) => self.report.ok(&format!(
-                "{shown}: {user} has a {name} hash, which nginx checks itself"
-            )),
-            HashKind::Plain => self.report.warn(
+        match scheme {
+            Scheme::NginxOwn(_) if scheme.is_plain_text() => self.report.warn(
                 &format!("{shown}: {user}'s password is stored in clear ({{PLAIN}})"),
                 &format!("Anyone who reads the file can sign in: {reset}"),
             ),
-            HashKind::Bcrypt(cost) => {
+            Scheme::NginxOwn(name) => self.report.ok(&format!(
+                "{shown}: {user}'s hash is {name}, which nginx checks itself"
+            )),
+            Scheme::Bcrypt(cost) => {
                 self.check_system_crypt(shown, user, hash, "bcrypt");
                 if cost >= SLOW_NGINX_BCRYPT_COST {
                     self.report.warn(
@@ -1297,10 +1259,7 @@ impl Verifier<'_, '_> {
                     );
                 }
             }
-            HashKind::Crypt => {
-                let scheme = crypt_scheme(hash);
-                self.check_system_crypt(shown, user, hash, &scheme);
-            }
+            Scheme::Crypt(name) => self.check_system_crypt(shown, user, hash, name),
         }
     }
 
@@ -2783,18 +2742,6 @@ http {
         .unwrap();
         assert_eq!(users.len(), 2);
         assert!(bad.is_empty());
-    }
-
-    #[test]
-    fn hash_formats_are_told_apart() {
-        assert_eq!(hash_kind("$2y$05$abc"), HashKind::Bcrypt(5));
-        assert_eq!(hash_kind("$2b$12$abc"), HashKind::Bcrypt(12));
-        assert!(matches!(hash_kind("$apr1$x$y"), HashKind::NginxOwn(_)));
-        assert!(matches!(hash_kind("{SSHA}x"), HashKind::NginxOwn(_)));
-        assert_eq!(hash_kind("{PLAIN}pw"), HashKind::Plain);
-        assert_eq!(hash_kind("$6$salt$x"), HashKind::Crypt);
-        assert_eq!(crypt_scheme("$6$salt$x"), "$6$");
-        assert_eq!(crypt_scheme("abJnggxhB/yWI"), "DES");
     }
 
     #[test]
