@@ -107,8 +107,8 @@ impl Answers {
             nginx_user: nginx.then(|| setup.nginx_user.to_string()),
             bcrypt_cost: Some(setup.bcrypt_cost.get().to_string()),
             auth: match setup.topology {
-                Topology::Proxied(Auth::Nginx) => Some("nginx".into()),
-                _ => Some("prometheus".into()),
+                Topology::Proxied(Auth::Nginx) => Some(Auth::Nginx.as_str().into()),
+                _ => Some(Auth::Prometheus.as_str().into()),
             },
             no_nginx: some_if(!nginx),
             prometheus_dir: Some(setup.prometheus_dir.to_string()),
@@ -151,17 +151,7 @@ impl Answers {
                 });
             }
         };
-        let auth = match self.auth.as_deref() {
-            None => None,
-            Some("nginx") => Some(Auth::Nginx),
-            Some("prometheus") => Some(Auth::Prometheus),
-            Some(other) => {
-                return Err(BadAnswer {
-                    key: "auth",
-                    why: format!("'{other}' is not one of nginx, prometheus"),
-                });
-            }
-        };
+        let auth = parse::<Auth>("auth", &self.auth)?;
         let bind =
             parse::<crate::values::BindAddress>("bind", &self.bind)?.map(|address| address.0);
         let out_dir = self.out.as_ref().map(|out| match relative_to {

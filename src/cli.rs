@@ -121,12 +121,6 @@ pub enum ReportFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum AuthArg {
-    Nginx,
-    Prometheus,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Ask for each value at a terminal, show a summary, then write the bundle.
@@ -380,12 +374,13 @@ pub struct SetupArgs {
     /// the generated web.yml and caches the result, so a strong hash (cost 12) costs nothing after
     /// the first request [default: nginx].
     #[arg(
+        value_parser = checked::<Auth>(),
         help_heading = "Password and who checks it",
         long,
         value_name = "WHO",
         global = true
     )]
-    pub auth: Option<AuthArg>,
+    pub auth: Option<Auth>,
 
     /// No nginx: Prometheus itself serves TLS and basic auth from web.yml, on --port
     /// [default port: 9090]. For hosts without nginx; implies --auth prometheus.
@@ -480,10 +475,7 @@ impl SetupArgs {
             bind: self.bind.map(|address| address.0),
             nginx_user: self.nginx_user.clone(),
             bcrypt_cost: self.bcrypt_cost,
-            auth: self.auth.map(|auth| match auth {
-                AuthArg::Nginx => Auth::Nginx,
-                AuthArg::Prometheus => Auth::Prometheus,
-            }),
+            auth: self.auth,
             no_nginx: self.no_nginx,
             prometheus_dir: self.prometheus_dir.clone(),
             prometheus_user: self.prometheus_user.clone(),
@@ -554,13 +546,7 @@ pub fn non_interactive_command(given: &Given) -> String {
         "openssl-version",
         given.openssl_version.map(|v| v.to_string()),
     );
-    flag(
-        "auth",
-        given.auth.map(|auth| match auth {
-            Auth::Nginx => "nginx".to_string(),
-            Auth::Prometheus => "prometheus".to_string(),
-        }),
-    );
+    flag("auth", given.auth.map(|auth| auth.as_str().to_string()));
     flag(
         "prometheus-dir",
         given.prometheus_dir.as_ref().map(|d| d.to_string()),

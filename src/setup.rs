@@ -105,6 +105,32 @@ pub enum Auth {
     Prometheus,
 }
 
+impl Auth {
+    /// The name used by `--auth` and answers files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Auth::Nginx => "nginx",
+            Auth::Prometheus => "prometheus",
+        }
+    }
+}
+
+impl std::str::FromStr for Auth {
+    type Err = crate::values::Invalid;
+
+    fn from_str(input: &str) -> Result<Auth, Self::Err> {
+        [Auth::Nginx, Auth::Prometheus]
+            .into_iter()
+            .find(|auth| auth.as_str() == input)
+            .ok_or_else(|| {
+                crate::values::Invalid(format!(
+                    "'{}' is not one of nginx, prometheus",
+                    input.escape_debug()
+                ))
+            })
+    }
+}
+
 /// Who serves clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Topology {
