@@ -466,11 +466,9 @@ pub fn plan(
             Access::GroupOf(setup.prometheus_user.clone()),
             Some(&setup.prometheus_dir),
         ));
-        let mut line = Zeroizing::new(self_scrape.expose().as_bytes().to_vec());
-        line.push(b'\n');
         artifacts.push(secret(
             SELF_SCRAPE_PASSWORD_FILE,
-            line,
+            self_scrape.as_file_line(),
             0o600,
             Access::OwnedBy(setup.prometheus_user.clone()),
             Some(&setup.prometheus_dir),
@@ -488,10 +486,13 @@ pub fn plan(
 
     let password_file = store_password.then(|| PASSWORD_FILE.to_string());
     if store_password {
-        let mut contents = Zeroizing::new(Vec::with_capacity(password.len() + 1));
-        contents.extend_from_slice(password.expose().as_bytes());
-        contents.push(b'\n');
-        artifacts.push(secret(PASSWORD_FILE, contents, 0o600, Access::Owner, None));
+        artifacts.push(secret(
+            PASSWORD_FILE,
+            password.as_file_line(),
+            0o600,
+            Access::Owner,
+            None,
+        ));
     }
 
     Ok(Plan {

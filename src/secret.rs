@@ -68,6 +68,15 @@ impl Password {
         &self.0
     }
 
+    /// The contents of a password file: the password and a line ending, as `--password-file`
+    /// and Prometheus's `password_file` read it.
+    pub fn as_file_line(&self) -> Zeroizing<Vec<u8>> {
+        let mut line = Zeroizing::new(Vec::with_capacity(self.len() + 1));
+        line.extend_from_slice(self.expose().as_bytes());
+        line.push(b'\n');
+        line
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

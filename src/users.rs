@@ -335,12 +335,9 @@ fn add(
     let mut artifacts = Vec::new();
     let password_file = password_file_name(name);
     if let Origin::GeneratedStored = origin {
-        let mut contents = Zeroizing::new(Vec::with_capacity(password.len() + 1));
-        contents.extend_from_slice(password.expose().as_bytes());
-        contents.push(b'\n');
         artifacts.push(Artifact {
             file_name: password_file.clone(),
-            contents,
+            contents: password.as_file_line(),
             mode: 0o600,
             access: Access::Owner,
             server_dir: None,
