@@ -5,14 +5,14 @@
 //! It only reads. Files that are missing or unreadable count as absent: the plan then makes
 //! them anew, and the writer reports any conflict.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
 use crate::plan::{HTPASSWD_FILE, PASSWORD_FILE, SELF_SCRAPE_PASSWORD_FILE, WEB_CONFIG_FILE};
 use crate::provided_cert;
-use crate::secret::Password;
+use crate::secret::{self, Password};
 use crate::setup::{Setup, Tls};
 
 /// An earlier certificate and key that may be kept.
@@ -33,23 +33,24 @@ pub struct Previous {
     pub generated_password: Option<Password>,
 }
 
-fn read_text(dir: &Path, name: &str) -> Option<String> {
+/// The path of `name` in `dir` when it is there and not a link: a link is never followed, for
+/// reading either (the writer will refuse it anyway).
+fn no_link(dir: &Path, name: &str) -> Option<PathBuf> {
     let path = dir.join(name);
-    // A link is never followed, for reading either: the writer will refuse it anyway.
-    if std::fs::symlink_metadata(&path)
+    let is_link = std::fs::symlink_metadata(&path)
         .ok()?
         .file_type()
-        .is_symlink()
-    {
-        return None;
-    }
-    std::fs::read_to_string(path).ok()
+        .is_symlink();
+    (!is_link).then_some(path)
 }
 
+fn read_text(dir: &Path, name: &str) -> Option<String> {
+    std::fs::read_to_string(no_link(dir, name)?).ok()
+}
+
+/// A password file, read as `--password-file` reads one.
 fn read_password(dir: &Path, name: &str) -> Option<Password> {
-    let text = Zeroizing::new(read_text(dir, name)?);
-    let line = Zeroizing::new(text.lines().next()?.to_string());
-    Password::new(line).ok()
+    Password::new(secret::read_file_line(&no_link(dir, name)?).ok()?).ok()
 }
 
 impl Previous {

@@ -253,9 +253,15 @@ fn first_line(reader: &mut dyn BufRead) -> std::io::Result<Zeroizing<String>> {
     Ok(line)
 }
 
-fn read_file_line(path: &Path) -> std::io::Result<Zeroizing<String>> {
-    let file = std::fs::File::open(path)?;
-    first_line(&mut std::io::BufReader::new(file))
+/// The first line of a file, without its ending, in a buffer wiped on drop.
+pub fn read_file_line(path: &Path) -> std::io::Result<Zeroizing<String>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    // Sized up front so the buffer is never reallocated, which would leave an unwiped copy.
+    let size = file.metadata().map_or(0, |meta| meta.len() as usize);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(size + 1));
+    file.read_to_end(&mut bytes)?;
+    first_line(&mut bytes.as_slice())
 }
 
 #[cfg(test)]
