@@ -192,38 +192,14 @@ fn check_exits_0_when_up_to_date_3_when_a_run_would_change_and_writes_nothing() 
 
     ok(promsetup(&out, Some("a good password here"), &[]));
     let before = state(&out);
-    assert_eq!(
-        promsetup(&out, Some("a good password here"), &["--check"])
-            .status
-            .code(),
-        Some(0)
-    );
-    assert_eq!(
-        promsetup(&out, Some("another password!!"), &["--check"])
-            .status
-            .code(),
-        Some(3)
-    );
-    assert_eq!(
-        promsetup(
-            &out,
-            Some("a good password here"),
-            &["--check", "--prefix", "/p"]
-        )
-        .status
-        .code(),
-        Some(3)
-    );
-    assert_eq!(
-        promsetup(
-            &out,
-            Some("a good password here"),
-            &["--check", "--port", "0"]
-        )
-        .status
-        .code(),
-        Some(2)
-    );
+    let check = |password: &str, extra: &[&str]| {
+        let args: Vec<&str> = ["--check"].iter().chain(extra).copied().collect();
+        promsetup(&out, Some(password), &args).status.code()
+    };
+    assert_eq!(check("a good password here", &[]), Some(0));
+    assert_eq!(check("another password!!", &[]), Some(3));
+    assert_eq!(check("a good password here", &["--prefix", "/p"]), Some(3));
+    assert_eq!(check("a good password here", &["--port", "0"]), Some(2));
     assert_eq!(state(&out), before);
 }
 
