@@ -3,32 +3,33 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use promsetup::prompt::{self, TerminalPrompter};
+use promsetup::console::Output;
+use promsetup::wizard::prompter::{self, Prompter, TerminalPrompter};
 
 fn main() -> ExitCode {
-    let cli = promsetup::cli::Cli::parse();
+    let request = promsetup::cli::parse();
     let host = promsetup::host::probe();
-    let mut terminal = prompt::terminal_attached().then(|| {
-        prompt::exit_on_interrupt();
+    let mut terminal = prompter::terminal_attached().then(|| {
+        prompter::exit_on_interrupt();
         TerminalPrompter::new()
     });
     // Not `stdin().lock()`: the prompts read standard input too, and would wait on that lock.
     // Nor std's buffered stdin: a password read from it would stay in std's buffer.
-    let mut stdin = promsetup::secret::WipedStdin::new();
+    let mut stdin = promsetup::host::secret_input::WipedStdin::new();
+    let mut out = Output::new(std::io::stdout());
+    let mut err = Output::new(std::io::stderr());
     let streams = promsetup::Streams {
         stdin: &mut stdin,
-        out: &mut std::io::stdout(),
-        err: &mut std::io::stderr(),
+        out: &mut out,
+        err: &mut err,
     };
-    let prompter = terminal
-        .as_mut()
-        .map(|t| t as &mut dyn promsetup::prompt::Prompter);
-    match promsetup::run(cli, &host, streams, prompter) {
+    let prompter = terminal.as_mut().map(|t| t as &mut dyn Prompter);
+    match promsetup::run(request, &host, streams, prompter) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
-        Err(promsetup::Failure::Interrupted(_)) => prompt::leave_interrupted(),
+        Err(promsetup::Failure::Interrupted(_)) => prompter::leave_interrupted(),
         Err(failure) => {
-            eprintln!("error: {failure}");
+            // Standard error may be the broken stream itself; there is nowhere else to say it.
+            let _ = std::io::Write::write_fmt(&mut err, format_args!("error: {failure}\n"));
             ExitCode::from(failure.exit_code())
         }
     }

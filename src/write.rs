@@ -14,7 +14,42 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::plan::{Access, Artifact, Plan};
+use crate::model::values::SystemUser;
+
+/// Who besides root must read a file on the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Only its owner (root reads it: nginx's master reads the key).
+    Owner,
+    /// The group of this account (nginx's workers read `.htpasswd`, Prometheus `web.yml`).
+    GroupOf(SystemUser),
+    /// Owned by this account (Prometheus reads its key and self-scrape password as itself).
+    OwnedBy(SystemUser),
+    /// The owner and group of the file it replaces (editing a deployed `.htpasswd` in place).
+    AsBefore,
+}
+
+/// One file to write: its name in the folder, its bytes, its exact mode and who may read it.
+/// The caller decides what; the writer decides how.
+#[derive(Clone, Copy)]
+pub struct FileSpec<'a> {
+    pub name: &'a str,
+    pub contents: &'a [u8],
+    pub mode: u32,
+    pub access: &'a Access,
+}
+
+impl std::fmt::Debug for FileSpec<'_> {
+    // Contents may be a key or a password: never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSpec")
+            .field("name", &self.name)
+            .field("bytes", &self.contents.len())
+            .field("mode", &format_args!("{:04o}", self.mode))
+            .field("access", &self.access)
+            .finish()
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -24,22 +59,24 @@ pub struct Policy {
     pub backups: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
+/// How a file compares with the disk: before a run (`compare`), or what the run did (`apply`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Not there yet: created.
+    New,
+    /// There with other bytes or another mode: replaced.
+    Differs,
     /// Already there with the same bytes and mode: not touched (its modification time stays).
-    Unchanged,
-    Created,
-    /// Replaced; the previous file is kept at `backup` when backups were asked for.
-    Replaced {
-        backup: Option<PathBuf>,
-    },
+    Same,
 }
 
 #[derive(Debug, Clone)]
 pub struct Written {
     pub path: PathBuf,
     pub mode: u32,
-    pub status: Status,
+    pub change: Change,
+    /// Where the replaced file was kept, when backups were asked for.
+    pub backup: Option<PathBuf>,
 }
 
 #[derive(Debug, Default)]
@@ -114,23 +151,23 @@ pub enum Step<'a> {
     Rename(&'a str),
 }
 
-/// Writes every file of the plan into `out_dir`, or nothing when any target is in the way.
+/// Writes every file into `out_dir`, or nothing when any target is in the way.
 ///
 /// Two phases: every file is first written in full beside its target (a full or read-only
 /// folder fails here, and then no target has changed); only then are they moved into place,
 /// one rename each, which needs no new space.
-pub fn apply(plan: &Plan, out_dir: &Path, policy: Policy) -> Result<Report, WriteError> {
-    apply_with_faults(plan, out_dir, policy, &mut |_| Ok(()))
+pub fn apply(files: &[FileSpec], out_dir: &Path, policy: Policy) -> Result<Report, WriteError> {
+    apply_with_faults(files, out_dir, policy, &mut |_| Ok(()))
 }
 
 /// `apply`, calling `fault` before each step; an error from it acts as if the step failed.
 pub fn apply_with_faults(
-    plan: &Plan,
+    files: &[FileSpec],
     out_dir: &Path,
     policy: Policy,
     fault: &mut dyn FnMut(Step) -> io::Result<()>,
 ) -> Result<Report, WriteError> {
-    let obstacles = survey(plan, out_dir, policy)?;
+    let obstacles = survey(files, out_dir, policy)?;
     if !obstacles.is_empty() {
         return Err(WriteError::Obstacles { obstacles });
     }
@@ -142,10 +179,9 @@ pub fn apply_with_faults(
 
     let mut report = Report::default();
     // Files already as planned are left alone, modification time included.
-    let (same, to_write): (Vec<&Artifact>, Vec<&Artifact>) = plan
-        .artifacts
+    let (same, to_write): (Vec<&FileSpec>, Vec<&FileSpec>) = files
         .iter()
-        .partition(|artifact| is_same(artifact, &out_dir.join(&artifact.file_name)));
+        .partition(|file| is_same(file, &out_dir.join(file.name)));
     let mut temporaries: Vec<PathBuf> = Vec::new();
     let discard = |temporaries: &[PathBuf]| {
         for temporary in temporaries {
@@ -154,8 +190,8 @@ pub fn apply_with_faults(
     };
 
     for artifact in &to_write {
-        let written = fault(Step::Write(&artifact.file_name))
-            .map_err(io_error("write", &out_dir.join(&artifact.file_name)))
+        let written = fault(Step::Write(artifact.name))
+            .map_err(io_error("write", &out_dir.join(artifact.name)))
             .and_then(|()| write_temporary(artifact, out_dir, &mut report.warnings));
         match written {
             Ok(temporary) => temporaries.push(temporary),
@@ -167,26 +203,25 @@ pub fn apply_with_faults(
     }
 
     for (index, (artifact, temporary)) in to_write.iter().zip(&temporaries).enumerate() {
-        let path = out_dir.join(&artifact.file_name);
+        let path = out_dir.join(artifact.name);
         let existed = fs::symlink_metadata(&path).is_ok();
         let moved = (|| {
-            let status = match (existed, policy.backups) {
-                (false, _) => Status::Created,
-                (true, false) => Status::Replaced { backup: None },
-                (true, true) => Status::Replaced {
-                    backup: Some(keep_backup(&path)?),
-                },
+            let (change, backup) = match (existed, policy.backups) {
+                (false, _) => (Change::New, None),
+                (true, false) => (Change::Differs, None),
+                (true, true) => (Change::Differs, Some(keep_backup(&path)?)),
             };
-            fault(Step::Rename(&artifact.file_name))
+            fault(Step::Rename(artifact.name))
                 .and_then(|()| fs::rename(temporary, &path))
                 .map_err(io_error("move into place", &path))?;
-            Ok(status)
+            Ok((change, backup))
         })();
         match moved {
-            Ok(status) => report.files.push(Written {
+            Ok((change, backup)) => report.files.push(Written {
                 path,
                 mode: artifact.mode,
-                status,
+                change,
+                backup,
             }),
             Err(error) => {
                 discard(&temporaries[index..]);
@@ -196,16 +231,17 @@ pub fn apply_with_faults(
     }
     for artifact in same {
         report.files.push(Written {
-            path: out_dir.join(&artifact.file_name),
+            path: out_dir.join(artifact.name),
             mode: artifact.mode,
-            status: Status::Unchanged,
+            change: Change::Same,
+            backup: None,
         });
     }
-    // Report in the plan's order, whatever was written.
+    // Report in the order given, whatever was written.
     report.files.sort_by_key(|written| {
-        plan.artifacts
+        files
             .iter()
-            .position(|a| out_dir.join(&a.file_name) == written.path)
+            .position(|f| out_dir.join(f.name) == written.path)
     });
     // The renames are durable only once the folder itself is synced.
     if let Ok(folder) = File::open(out_dir) {
@@ -223,25 +259,17 @@ pub fn remove_state_file(path: &Path) -> Result<bool, WriteError> {
     }
 }
 
-/// Whether the file at `path` already has exactly the artifact's bytes and mode.
-fn is_same(artifact: &Artifact, path: &Path) -> bool {
+/// Whether the file at `path` already has exactly the spec's bytes and mode.
+fn is_same(artifact: &FileSpec, path: &Path) -> bool {
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o7777 == artifact.mode => {
-            fs::read(path).is_ok_and(|bytes| bytes == artifact.contents.as_slice())
+            fs::read(path).is_ok_and(|bytes| bytes == artifact.contents)
         }
         _ => false,
     }
 }
 
-/// How a file of the plan compares with the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    New,
-    Differs,
-    Same,
-}
-
-/// One file of the plan against the disk, with what is there now (for a diff).
+/// One file against the disk, with what is there now (for a diff).
 #[derive(Debug)]
 pub struct Comparison {
     pub path: PathBuf,
@@ -249,13 +277,13 @@ pub struct Comparison {
     pub before: Option<Vec<u8>>,
 }
 
-/// Compares every file of the plan with what `out_dir` holds, writing nothing: the base of
-/// `--check`, `--diff` and the unchanged status.
-pub fn compare(plan: &Plan, out_dir: &Path) -> Vec<Comparison> {
-    plan.artifacts
+/// Compares every file with what `out_dir` holds, writing nothing: the base of `--check`,
+/// `--diff` and the unchanged status.
+pub fn compare(files: &[FileSpec], out_dir: &Path) -> Vec<Comparison> {
+    files
         .iter()
         .map(|artifact| {
-            let path = out_dir.join(&artifact.file_name);
+            let path = out_dir.join(artifact.name);
             let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
             let before = if is_link { None } else { fs::read(&path).ok() };
             let change = match &before {
@@ -272,8 +300,8 @@ pub fn compare(plan: &Plan, out_dir: &Path) -> Vec<Comparison> {
         .collect()
 }
 
-/// Every reason the plan cannot be written as asked, found before anything is written.
-fn survey(plan: &Plan, out_dir: &Path, policy: Policy) -> Result<Vec<Obstacle>, WriteError> {
+/// Every reason the files cannot be written as asked, found before anything is written.
+fn survey(files: &[FileSpec], out_dir: &Path, policy: Policy) -> Result<Vec<Obstacle>, WriteError> {
     match fs::metadata(out_dir) {
         Ok(meta) if !meta.is_dir() => return Ok(vec![Obstacle::NotAFolder(out_dir.to_path_buf())]),
         Ok(_) => {}
@@ -281,8 +309,8 @@ fn survey(plan: &Plan, out_dir: &Path, policy: Policy) -> Result<Vec<Obstacle>, 
         Err(error) => return Err(io_error("read", out_dir)(error)),
     }
     let mut obstacles = Vec::new();
-    for artifact in &plan.artifacts {
-        let path = out_dir.join(&artifact.file_name);
+    for artifact in files {
+        let path = out_dir.join(artifact.name);
         match fs::symlink_metadata(&path) {
             Ok(meta) if meta.file_type().is_symlink() => obstacles.push(Obstacle::Symlink(path)),
             Ok(meta) if !meta.is_file() => obstacles.push(Obstacle::NotAFile(path)),
@@ -299,7 +327,7 @@ fn survey(plan: &Plan, out_dir: &Path, policy: Policy) -> Result<Vec<Obstacle>, 
 /// Writes the contents to a new temporary file beside the target, with the exact mode and group,
 /// synced to disk. The file is never readable by more people than the final one.
 fn write_temporary(
-    artifact: &Artifact,
+    artifact: &FileSpec,
     out_dir: &Path,
     warnings: &mut Vec<String>,
 ) -> Result<PathBuf, WriteError> {
@@ -317,13 +345,13 @@ fn write_temporary(
         .open(&temporary)
         .map_err(io_error("create", &temporary))?;
     let result = (|| {
-        let target = out_dir.join(&artifact.file_name);
-        if let Some(warning) = hand_over(&file, &artifact.access, &target) {
+        let target = out_dir.join(artifact.name);
+        if let Some(warning) = hand_over(&file, artifact.access, &target) {
             warnings.push(warning);
         }
         // The umask may have narrowed the mode at creation; set it exactly.
         file.set_permissions(fs::Permissions::from_mode(artifact.mode))?;
-        file.write_all(&artifact.contents)?;
+        file.write_all(artifact.contents)?;
         file.sync_all()
     })();
     if let Err(source) = result {
@@ -454,7 +482,8 @@ mod tests {
                 force: true,
                 backups: true,
             };
-            let err = apply_with_faults(&new_plan(), dir.path(), policy, &mut fault).unwrap_err();
+            let err =
+                apply_with_faults(&specs(&new_plan()), dir.path(), policy, &mut fault).unwrap_err();
             assert!(err.to_string().contains("injected"), "{err}");
             let mut renamed_before_failure = true;
             for name in names {
@@ -482,25 +511,38 @@ mod tests {
         }
     }
     use std::os::unix::fs::MetadataExt;
-    use zeroize::Zeroizing;
 
-    fn artifact(name: &str, contents: &str, mode: u32) -> Artifact {
-        Artifact {
-            file_name: name.into(),
-            contents: Zeroizing::new(contents.as_bytes().to_vec()),
+    /// A file to write, owning what a `FileSpec` borrows.
+    struct Owned {
+        name: String,
+        contents: Vec<u8>,
+        mode: u32,
+        access: Access,
+    }
+
+    fn artifact(name: &str, contents: &str, mode: u32) -> Owned {
+        Owned {
+            name: name.into(),
+            contents: contents.as_bytes().to_vec(),
             mode,
             access: Access::Owner,
-            server_dir: None,
         }
     }
 
-    fn plan_of(artifacts: Vec<Artifact>) -> Plan {
-        Plan {
-            artifacts,
-            flags: vec![],
-            certificate_not_after: None,
-            password_file: None,
-        }
+    fn plan_of(files: Vec<Owned>) -> Vec<Owned> {
+        files
+    }
+
+    fn specs(files: &[Owned]) -> Vec<FileSpec<'_>> {
+        files
+            .iter()
+            .map(|file| FileSpec {
+                name: &file.name,
+                contents: &file.contents,
+                mode: file.mode,
+                access: &file.access,
+            })
+            .collect()
     }
 
     fn mode_of(path: &Path) -> u32 {
@@ -517,7 +559,7 @@ mod tests {
         ]);
         let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
         let result = apply(
-            &plan,
+            &specs(&plan),
             &out,
             Policy {
                 force: false,
@@ -527,7 +569,7 @@ mod tests {
         nix::sys::stat::umask(old);
         let report = result.unwrap();
         assert_eq!(report.files.len(), 2);
-        assert!(report.files.iter().all(|f| f.status == Status::Created));
+        assert!(report.files.iter().all(|f| f.change == Change::New));
         assert_eq!(fs::read_to_string(out.join("a.conf")).unwrap(), "a\n");
         assert_eq!(mode_of(&out.join("a.conf")), 0o644);
         assert_eq!(mode_of(&out.join("b.key")), 0o600);
@@ -550,7 +592,7 @@ mod tests {
             artifact("c.conf", "new", 0o644),
         ]);
         let err = apply(
-            &plan,
+            &specs(&plan),
             dir.path(),
             Policy {
                 force: false,
@@ -575,7 +617,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let plan = plan_of(vec![artifact("a.conf", "same\n", 0o644)]);
         apply(
-            &plan,
+            &specs(&plan),
             dir.path(),
             Policy {
                 force: false,
@@ -593,7 +635,7 @@ mod tests {
             .unwrap();
 
         let report = apply(
-            &plan,
+            &specs(&plan),
             dir.path(),
             Policy {
                 force: false,
@@ -601,14 +643,17 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(report.files[0].status, Status::Unchanged);
+        assert_eq!(report.files[0].change, Change::Same);
         assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), old);
         assert!(!dir.path().join("a.conf.bak").exists());
-        assert_eq!(compare(&plan, dir.path())[0].change, Change::Same);
+        assert_eq!(compare(&specs(&plan), dir.path())[0].change, Change::Same);
 
         // The same bytes with another mode is a change.
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-        assert_eq!(compare(&plan, dir.path())[0].change, Change::Differs);
+        assert_eq!(
+            compare(&specs(&plan), dir.path())[0].change,
+            Change::Differs
+        );
     }
 
     #[test]
@@ -620,7 +665,7 @@ mod tests {
         let plan = plan_of(vec![artifact("k.key", "new key", 0o600)]);
 
         let report = apply(
-            &plan,
+            &specs(&plan),
             dir.path(),
             Policy {
                 force: true,
@@ -629,19 +674,15 @@ mod tests {
         )
         .unwrap();
         let backup = dir.path().join("k.key.bak");
-        assert_eq!(
-            report.files[0].status,
-            Status::Replaced {
-                backup: Some(backup.clone())
-            }
-        );
+        assert_eq!(report.files[0].change, Change::Differs);
+        assert_eq!(report.files[0].backup, Some(backup.clone()));
         assert_eq!(fs::read_to_string(&target).unwrap(), "new key");
         assert_eq!(fs::read_to_string(&backup).unwrap(), "old key");
         assert_eq!(mode_of(&backup), 0o600);
 
         let newer = plan_of(vec![artifact("k.key", "newer key", 0o600)]);
         apply(
-            &newer,
+            &specs(&newer),
             dir.path(),
             Policy {
                 force: true,
@@ -665,7 +706,7 @@ mod tests {
         let plan = plan_of(vec![artifact("a.conf", "new", 0o644)]);
         for force in [false, true] {
             let err = apply(
-                &plan,
+                &specs(&plan),
                 dir.path(),
                 Policy {
                     force,
@@ -685,7 +726,7 @@ mod tests {
         fs::write(&not_a_dir, "x").unwrap();
         let plan = plan_of(vec![artifact("a.conf", "new", 0o644)]);
         let err = apply(
-            &plan,
+            &specs(&plan),
             &not_a_dir,
             Policy {
                 force: true,
@@ -702,7 +743,7 @@ mod tests {
         let mut shared = artifact(".htpasswd", "u:h\n", 0o640);
         shared.access = Access::GroupOf("no-such-account-x".parse().unwrap());
         let report = apply(
-            &plan_of(vec![shared]),
+            &specs(&[shared]),
             dir.path(),
             Policy {
                 force: false,

@@ -1,0 +1,21 @@
+//! The bundle's file names and the fixed names inside it: one place, so the plan that writes the
+//! files, the re-run that reads them back, `promsetup user` and `verify` agree on every name.
+//!
+//! Names only: no paths on the server (those come from the setup), no contents.
+
+pub const NGINX_CONF_FILE: &str = "nginx.conf";
+pub const HTPASSWD_FILE: &str = ".htpasswd";
+pub const FLAGS_FILE: &str = "prometheus.flags";
+pub const WEB_CONFIG_FILE: &str = "web.yml";
+/// The password of the account Prometheus's own self-scrape uses when Prometheus checks passwords.
+pub const SELF_SCRAPE_PASSWORD_FILE: &str = "self-scrape.password";
+/// The scrape job to put in prometheus.yml in place of the default self-scrape.
+pub const SCRAPE_SNIPPET_FILE: &str = "prometheus-scrape.yml";
+/// The account Prometheus's self-scrape signs in as: not the person's, whose password then
+/// never sits in a file on the server.
+pub const SELF_SCRAPE_USER: &str = "prometheus-self-scrape";
+/// Where a generated password is kept for the user, readable only by them.
+pub const PASSWORD_FILE: &str = "password.txt";
+
+/// The answers file saved next to the bundle, so the next run needs no questions.
+pub const ANSWERS_FILE: &str = "promsetup.toml";

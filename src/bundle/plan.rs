@@ -1,0 +1,709 @@
+//! The plan: every file of the bundle, rendered in memory, with the mode it must have.
+//!
+//! `plan` is pure apart from randomness: it reads no file, writes no file and asks nothing. The
+//! same `Plan` can be written (`write.rs`), compared with the disk, or shown. Secret contents
+//! (the key, the password) live in wiped-on-drop buffers.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::bundle::cert::self_signed::{self, CertificateError};
+use crate::bundle::credentials;
+use crate::bundle::existing::Existing;
+use crate::bundle::layout::{
+    FLAGS_FILE, HTPASSWD_FILE, NGINX_CONF_FILE, PASSWORD_FILE, SCRAPE_SNIPPET_FILE,
+    SELF_SCRAPE_PASSWORD_FILE, SELF_SCRAPE_USER, WEB_CONFIG_FILE,
+};
+use crate::bundle::templates::{self, RenderError, Templates};
+use crate::model::given::Auth;
+use crate::model::password::Password;
+use crate::model::setup::{PROXY_READ_TIMEOUT_SECONDS, Setup, Tls, Topology};
+use crate::model::values::{Domain, ServerPath};
+pub use crate::write::Access;
+use crate::write::FileSpec;
+
+/// One file of the bundle.
+pub struct Artifact {
+    pub file_name: String,
+    pub contents: Zeroizing<Vec<u8>>,
+    /// The exact permission bits; the writer creates the file with them (never wider first).
+    pub mode: u32,
+    pub access: Access,
+    /// The folder it belongs in on the server, for the install steps; `None` for files that
+    /// stay with the user (the flags, the scrape snippet, a generated password).
+    pub server_dir: Option<ServerPath>,
+}
+
+impl std::fmt::Debug for Artifact {
+    // Contents may be a key or a password: never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Artifact")
+            .field("file_name", &self.file_name)
+            .field("bytes", &self.contents.len())
+            .field("mode", &format_args!("{:04o}", self.mode))
+            .field("access", &self.access)
+            .field("server_dir", &self.server_dir)
+            .finish()
+    }
+}
+
+#[derive(Debug)]
+pub struct Plan {
+    pub artifacts: Vec<Artifact>,
+    pub flags: Vec<String>,
+    pub certificate_not_after: Option<OffsetDateTime>,
+    /// Set when the password was generated and is stored in the bundle.
+    pub password_file: Option<String>,
+}
+
+impl Plan {
+    /// The files as the writer takes them.
+    pub fn files(&self) -> Vec<FileSpec<'_>> {
+        self.artifacts.iter().map(Artifact::spec).collect()
+    }
+}
+
+impl Artifact {
+    pub fn spec(&self) -> FileSpec<'_> {
+        FileSpec {
+            name: &self.file_name,
+            contents: &self.contents,
+            mode: self.mode,
+            access: &self.access,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
+}
+
+/// What the nginx template is given. Every field is either a validated value's text or built
+/// from them here; nothing reaches the template unvalidated.
+#[derive(Serialize)]
+struct NginxValues {
+    promsetup_version: &'static str,
+    external_url: String,
+    nginx_version: String,
+    openssl_version: String,
+    target_detected: bool,
+    nginx_user: String,
+    nginx_group: Option<String>,
+    server_name: Option<String>,
+    listen: String,
+    redirect_listen: Option<String>,
+    origin: String,
+    tls: bool,
+    http2_in_listen: bool,
+    http2_directive: bool,
+    certificate_path: Option<String>,
+    key_path: Option<String>,
+    ecdh_curves: &'static str,
+    session_tickets_off: bool,
+    prefix_is_root: bool,
+    prefix: String,
+    /// The prefix without its leading slash, as a PCRE pattern (prefix characters are
+    /// letters, digits and `-_.~`, of which only `.` means something to PCRE).
+    prefix_pattern: String,
+    location: String,
+    /// nginx checks the password; otherwise Prometheus does and nginx passes it on.
+    auth_by_nginx: bool,
+    enable_lifecycle: bool,
+    enable_admin_api: bool,
+    public_healthcheck: bool,
+    realm: String,
+    htpasswd_path: String,
+    upstream: String,
+    read_timeout_seconds: u32,
+}
+
+/// `443`, `127.0.0.1:443` or `[::1]:443`.
+fn listen_address(setup: &Setup, port: crate::model::values::Port) -> String {
+    match setup.bind() {
+        None => port.to_string(),
+        Some(std::net::IpAddr::V4(ip)) => format!("{ip}:{port}"),
+        Some(std::net::IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
+    }
+}
+
+fn nginx_values(setup: &Setup) -> NginxValues {
+    let tls = setup.tls().is_on();
+    let on_server = setup.certificate_and_key_on_server();
+    let target = setup.target();
+    let http2 = tls && target.http2_module;
+    NginxValues {
+        promsetup_version: env!("CARGO_PKG_VERSION"),
+        external_url: setup.external_url(),
+        nginx_version: target.nginx.to_string(),
+        openssl_version: target.openssl.to_string(),
+        target_detected: target.detected,
+        nginx_user: setup.nginx_user().to_string(),
+        nginx_group: setup.nginx_group().as_ref().map(|group| group.to_string()),
+        // An address needs no server_name: the server is the only one on its port.
+        server_name: match &setup.domain() {
+            Domain::Dns(name) => Some(name.clone()),
+            Domain::Ip(_) => None,
+        },
+        listen: listen_address(setup, setup.port()),
+        redirect_listen: setup
+            .redirect_port()
+            .map(|port| listen_address(setup, port)),
+        origin: setup.origin(),
+        tls,
+        http2_in_listen: http2 && !target.has_http2_directive(),
+        http2_directive: http2 && target.has_http2_directive(),
+        certificate_path: on_server
+            .as_ref()
+            .map(|(certificate, _)| certificate.clone()),
+        key_path: on_server.map(|(_, key)| key),
+        ecdh_curves: if target.has_mlkem() {
+            "X25519MLKEM768:X25519:prime256v1:secp384r1"
+        } else {
+            "X25519:prime256v1:secp384r1"
+        },
+        session_tickets_off: target.needs_session_tickets_off(),
+        prefix_is_root: setup.prefix().is_root(),
+        prefix: setup.prefix().to_string(),
+        prefix_pattern: setup.prefix().as_str()[1..].replace('.', r"\."),
+        location: setup.prefix().with_slash(),
+        auth_by_nginx: setup.topology() == Topology::Proxied(Auth::Nginx),
+        enable_lifecycle: setup.endpoints().lifecycle,
+        enable_admin_api: setup.endpoints().admin_api,
+        public_healthcheck: setup.endpoints().public_healthcheck,
+        realm: setup.realm().to_string(),
+        htpasswd_path: setup.conf_dir().join(HTPASSWD_FILE),
+        upstream: setup.upstream().to_string(),
+        read_timeout_seconds: PROXY_READ_TIMEOUT_SECONDS,
+    }
+}
+
+#[derive(Serialize)]
+struct FlagValues<'a> {
+    flags: &'a [String],
+}
+
+#[derive(Serialize)]
+struct TlsFiles {
+    certificate: String,
+    key: String,
+}
+
+/// `web.yml`: user names and paths are validated types, hashes are bcrypt's own alphabet, so
+/// double-quoted YAML needs no escaping.
+#[derive(Serialize)]
+struct WebConfigValues {
+    tls: Option<TlsFiles>,
+    users: Vec<(String, String)>,
+}
+
+#[derive(Serialize)]
+struct ScrapeValues {
+    scheme: &'static str,
+    metrics_path: String,
+    target: String,
+    server_name: Option<String>,
+    ca_file: Option<String>,
+    username: &'static str,
+    password_file: String,
+}
+
+/// The self-scrape job: behind nginx it scrapes Prometheus directly on its loopback address;
+/// alone, it goes through Prometheus's own TLS, trusting the bundle's certificate.
+fn scrape_values(setup: &Setup) -> ScrapeValues {
+    let alone = !setup.has_nginx();
+    let target = if alone {
+        match setup.bind() {
+            Some(std::net::IpAddr::V6(ip)) if !ip.is_unspecified() => {
+                format!("[{ip}]:{}", setup.port())
+            }
+            Some(std::net::IpAddr::V4(ip)) if !ip.is_unspecified() => {
+                format!("{ip}:{}", setup.port())
+            }
+            _ => format!("127.0.0.1:{}", setup.port()),
+        }
+    } else {
+        setup.upstream().to_string()
+    };
+    let tls = alone && setup.tls().is_on();
+    ScrapeValues {
+        scheme: if tls { "https" } else { "http" },
+        metrics_path: if alone {
+            format!("{}metrics", setup.prefix().with_slash())
+        } else {
+            "/metrics".into()
+        },
+        target,
+        server_name: tls.then(|| setup.domain().to_string()),
+        ca_file: match (&setup.tls(), tls) {
+            (Tls::SelfSigned { .. }, true) => setup
+                .certificate_and_key_on_server()
+                .map(|(certificate, _)| certificate),
+            _ => None,
+        },
+        username: SELF_SCRAPE_USER,
+        password_file: setup.in_prometheus_dir(SELF_SCRAPE_PASSWORD_FILE),
+    }
+}
+
+/// What the main thread makes while the hashes are computed.
+struct Rendered {
+    nginx_conf: Option<String>,
+    pair: Option<self_signed::SelfSigned>,
+    scrape_snippet: Option<String>,
+}
+
+fn render_the_rest(
+    setup: &Setup,
+    templates: &Templates,
+    existing: &Existing,
+    now: OffsetDateTime,
+) -> Result<Rendered, PlanError> {
+    let nginx_conf = setup
+        .has_nginx()
+        .then(|| templates.render(templates::NGINX_CONF, &nginx_values(setup)))
+        .transpose()?;
+    let pair = match (&setup.tls(), &existing.pair) {
+        (Tls::SelfSigned { .. }, Some(kept)) => Some(self_signed::SelfSigned {
+            certificate_pem: kept.certificate_pem.clone(),
+            key_pem: kept.key_pem.clone(),
+            not_after: kept.not_after,
+        }),
+        (Tls::SelfSigned { days }, None) => {
+            Some(self_signed::self_signed(setup.domain(), *days, now)?)
+        }
+        _ => None,
+    };
+    let scrape_snippet = setup
+        .prometheus_checks_passwords()
+        .then(|| templates.render(templates::SCRAPE_SNIPPET, &scrape_values(setup)))
+        .transpose()?;
+    Ok(Rendered {
+        nginx_conf,
+        pair,
+        scrape_snippet,
+    })
+}
+
+fn joined_users(result: std::thread::Result<Vec<(String, String)>>) -> Vec<(String, String)> {
+    result.expect("hashing never panics")
+}
+
+/// The person's list (their hash set) with the self-scrape entry taken from the list where it
+/// was set; the two were hashed on separate threads from the same starting list.
+fn merge_self_scrape(
+    mut person: Vec<(String, String)>,
+    robot: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let Some(entry) = robot.into_iter().find(|(name, _)| name == SELF_SCRAPE_USER) else {
+        return person;
+    };
+    match person.iter_mut().find(|(name, _)| name == SELF_SCRAPE_USER) {
+        Some(slot) => *slot = entry,
+        None => person.push(entry),
+    }
+    person
+}
+
+/// Renders every file of the bundle. `store_password` puts the password in `password.txt`
+/// (0600): a non-interactive run does so when it generated the password, so the user can find it.
+///
+/// `existing` is what an earlier run left: hashes that still hold, and a certificate that still
+/// serves, are kept, so the same answers give the same bytes; other users' lines are kept too.
+pub fn plan(
+    setup: &Setup,
+    password: &Password,
+    store_password: bool,
+    now: OffsetDateTime,
+    templates: &Templates,
+    existing: &Existing,
+) -> Result<Plan, PlanError> {
+    let public = |name: &str, contents: String, server_dir: Option<&ServerPath>| Artifact {
+        file_name: name.to_string(),
+        contents: Zeroizing::new(contents.into_bytes()),
+        mode: 0o644,
+        access: Access::Owner,
+        server_dir: server_dir.cloned(),
+    };
+    let secret = |name: &str,
+                  contents: Zeroizing<Vec<u8>>,
+                  mode: u32,
+                  access: Access,
+                  server_dir: Option<&ServerPath>| Artifact {
+        file_name: name.to_string(),
+        contents,
+        mode,
+        access,
+        server_dir: server_dir.cloned(),
+    };
+    // Without nginx, the certificate and key are Prometheus's: they go in its folder.
+    let tls_dir = setup.tls_dir();
+    let web_config = setup
+        .prometheus_checks_passwords()
+        .then(|| setup.in_prometheus_dir(WEB_CONFIG_FILE));
+    let flags = setup.prometheus_flags(web_config.as_deref());
+
+    let nginx_checks = setup.topology() == Topology::Proxied(Auth::Nginx);
+    let self_scrape =
+        setup
+            .prometheus_checks_passwords()
+            .then(|| match &existing.self_scrape_password {
+                Some(kept) => Password::new(Zeroizing::new(kept.expose().to_string()))
+                    .expect("a kept password passed the rules when it was read"),
+                None => Password::generate(),
+            });
+    let existing_users = existing
+        .web_config
+        .as_deref()
+        .map(credentials::web_config_users)
+        .unwrap_or_default();
+
+    // The bcrypt hashes are nearly all of a plan's time (a quarter second each at cost 12):
+    // they run on threads of their own while the certificate is made and the files rendered.
+    let (htpasswd, web_users, rendered) = std::thread::scope(|scope| {
+        let htpasswd = nginx_checks.then(|| {
+            scope.spawn(|| {
+                credentials::htpasswd_with(
+                    existing.htpasswd.as_deref().map(str::as_bytes),
+                    setup.username(),
+                    password,
+                    setup.bcrypt_cost(),
+                )
+            })
+        });
+        let person = self_scrape.is_some().then(|| {
+            scope.spawn(|| {
+                credentials::web_config_users_with(
+                    &existing_users,
+                    setup.username().as_str(),
+                    password,
+                    setup.bcrypt_cost(),
+                )
+            })
+        });
+        let robot = self_scrape.as_ref().map(|self_scrape| {
+            scope.spawn(|| {
+                credentials::web_config_users_with(
+                    &existing_users,
+                    SELF_SCRAPE_USER,
+                    self_scrape,
+                    setup.bcrypt_cost(),
+                )
+            })
+        });
+        let rendered = render_the_rest(setup, templates, existing, now);
+        let joined = |handle: std::thread::ScopedJoinHandle<'_, _>| {
+            handle.join().expect("hashing never panics")
+        };
+        let htpasswd = htpasswd.map(joined);
+        let web_users = person.zip(robot).map(|(person, robot)| {
+            merge_self_scrape(joined_users(person.join()), joined_users(robot.join()))
+        });
+        (htpasswd, web_users, rendered)
+    });
+    let Rendered {
+        nginx_conf,
+        pair,
+        scrape_snippet,
+    } = rendered?;
+
+    let mut artifacts = Vec::new();
+    if let Some(nginx_conf) = nginx_conf {
+        artifacts.push(public(NGINX_CONF_FILE, nginx_conf, Some(setup.conf_dir())));
+    }
+    if let Some(contents) = htpasswd {
+        artifacts.push(secret(
+            HTPASSWD_FILE,
+            contents,
+            0o640,
+            Access::GroupOf(setup.nginx_user().clone()),
+            Some(setup.conf_dir()),
+        ));
+    }
+
+    let mut certificate_not_after = None;
+    if let Some(pair) = pair {
+        certificate_not_after = Some(pair.not_after);
+        artifacts.push(public(
+            &setup
+                .certificate_file()
+                .expect("TLS has a certificate file"),
+            pair.certificate_pem,
+            Some(tls_dir),
+        ));
+        let key_access = if setup.has_nginx() {
+            Access::Owner
+        } else {
+            Access::OwnedBy(setup.prometheus_user().clone())
+        };
+        artifacts.push(secret(
+            &setup.key_file().expect("TLS has a key file"),
+            Zeroizing::new(pair.key_pem.as_bytes().to_vec()),
+            0o600,
+            key_access,
+            Some(tls_dir),
+        ));
+    }
+
+    if let (Some(users), Some(self_scrape)) = (web_users, &self_scrape) {
+        let values = WebConfigValues {
+            tls: (!setup.has_nginx())
+                .then(|| setup.certificate_and_key_on_server())
+                .flatten()
+                .map(|(certificate, key)| TlsFiles { certificate, key }),
+            users,
+        };
+        artifacts.push(secret(
+            WEB_CONFIG_FILE,
+            Zeroizing::new(
+                templates
+                    .render(templates::WEB_CONFIG, &values)?
+                    .into_bytes(),
+            ),
+            0o640,
+            Access::GroupOf(setup.prometheus_user().clone()),
+            Some(setup.prometheus_dir()),
+        ));
+        artifacts.push(secret(
+            SELF_SCRAPE_PASSWORD_FILE,
+            self_scrape.as_file_line(),
+            0o600,
+            Access::OwnedBy(setup.prometheus_user().clone()),
+            Some(setup.prometheus_dir()),
+        ));
+        if let Some(snippet) = scrape_snippet {
+            artifacts.push(public(SCRAPE_SNIPPET_FILE, snippet, None));
+        }
+    }
+
+    artifacts.push(public(
+        FLAGS_FILE,
+        templates.render(templates::PROMETHEUS_FLAGS, &FlagValues { flags: &flags })?,
+        None,
+    ));
+
+    let password_file = store_password.then(|| PASSWORD_FILE.to_string());
+    if store_password {
+        artifacts.push(secret(
+            PASSWORD_FILE,
+            password.as_file_line(),
+            0o600,
+            Access::Owner,
+            None,
+        ));
+    }
+
+    Ok(Plan {
+        artifacts,
+        flags,
+        certificate_not_after,
+        password_file,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::given::Given;
+    use crate::model::setup::{HostFacts, resolve};
+
+    fn setup_for(args: impl FnOnce(&mut Given)) -> Setup {
+        let mut given = Given {
+            domain: Some("example.com".parse().unwrap()),
+            ..Given::default()
+        };
+        args(&mut given);
+        let facts = HostFacts::unknown();
+        resolve(given, &facts).unwrap()
+    }
+
+    fn fixed_password() -> Password {
+        Password::new(Zeroizing::new("correct horse".to_string())).unwrap()
+    }
+
+    fn file<'a>(plan: &'a Plan, name: &str) -> &'a Artifact {
+        plan.artifacts
+            .iter()
+            .find(|a| a.file_name == name)
+            .unwrap_or_else(|| panic!("{name} is not in the plan"))
+    }
+
+    fn text(plan: &Plan, name: &str) -> String {
+        String::from_utf8(file(plan, name).contents.to_vec()).unwrap()
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    /// The plan for a folder with nothing in it yet.
+    fn plan_fresh(setup: &Setup, password: &Password, store_password: bool) -> Plan {
+        plan(
+            setup,
+            password,
+            store_password,
+            now(),
+            &Templates::embedded(),
+            &Existing::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn default_plan_has_every_file_with_its_mode() {
+        let setup = setup_for(|_| {});
+        let plan = plan_fresh(&setup, &fixed_password(), false);
+        let modes: Vec<_> = plan
+            .artifacts
+            .iter()
+            .map(|a| (a.file_name.as_str(), a.mode))
+            .collect();
+        assert_eq!(
+            modes,
+            vec![
+                ("nginx.conf", 0o644),
+                (".htpasswd", 0o640),
+                ("example.com.crt", 0o644),
+                ("example.com.key", 0o600),
+                ("prometheus.flags", 0o644),
+            ]
+        );
+        assert_eq!(
+            file(&plan, ".htpasswd").access,
+            Access::GroupOf("www-data".parse().unwrap())
+        );
+        assert!(plan.password_file.is_none());
+        assert!(plan.certificate_not_after.is_some());
+    }
+
+    #[test]
+    fn htpasswd_line_is_user_and_2y_hash_of_the_password() {
+        let setup = setup_for(|g| g.username = Some("grafana".parse().unwrap()));
+        let plan = plan_fresh(&setup, &fixed_password(), false);
+        let line = text(&plan, ".htpasswd");
+        let (user, hash) = line.trim_end().split_once(':').unwrap();
+        assert_eq!(user, "grafana");
+        assert!(hash.starts_with("$2y$05$"), "{hash}");
+        assert!(bcrypt::verify("correct horse", hash).unwrap());
+        assert!(!bcrypt::verify("correct horsE", hash).unwrap());
+    }
+
+    #[test]
+    fn generated_password_is_stored_owner_only() {
+        let setup = setup_for(|_| {});
+        let password = Password::generate();
+        let plan = plan_fresh(&setup, &password, true);
+        let stored = file(&plan, PASSWORD_FILE);
+        assert_eq!(stored.mode, 0o600);
+        assert_eq!(
+            stored.contents.as_slice(),
+            format!("{}\n", password.expose()).as_bytes()
+        );
+        assert_eq!(plan.password_file.as_deref(), Some(PASSWORD_FILE));
+    }
+
+    #[test]
+    fn no_tls_plan_has_no_certificate_and_an_http_url() {
+        let setup = setup_for(|g| g.tls = Some(crate::model::given::TlsChoice::Off));
+        let plan = plan_fresh(&setup, &fixed_password(), false);
+        assert!(
+            plan.artifacts
+                .iter()
+                .all(|a| !a.file_name.ends_with(".crt") && !a.file_name.ends_with(".key"))
+        );
+        assert_eq!(
+            text(&plan, "prometheus.flags"),
+            "--web.external-url=http://example.com/prometheus/\n--web.route-prefix=/\n\
+             --web.listen-address=127.0.0.1:9090\n"
+        );
+        let conf = text(&plan, "nginx.conf");
+        assert!(
+            !conf.lines().any(|l| l.trim_start().starts_with("ssl_")),
+            "{conf}"
+        );
+        assert!(conf.contains("listen 80;"), "{conf}");
+    }
+
+    #[test]
+    fn prometheus_auth_writes_web_config_and_self_scrape_instead_of_htpasswd() {
+        let setup = setup_for(|g| g.auth = Some(Auth::Prometheus));
+        let plan = plan_fresh(&setup, &fixed_password(), false);
+        let names: Vec<_> = plan
+            .artifacts
+            .iter()
+            .map(|a| a.file_name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                "nginx.conf",
+                "example.com.crt",
+                "example.com.key",
+                "web.yml",
+                "self-scrape.password",
+                "prometheus-scrape.yml",
+                "prometheus.flags",
+            ]
+        );
+        let web = text(&plan, "web.yml");
+        let hash_of = |user: &str| {
+            let line = web
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("\"{user}\":")))
+                .unwrap();
+            line.rsplit('"').nth(1).unwrap().to_string()
+        };
+        assert!(hash_of("admin").starts_with("$2y$12$"));
+        assert!(bcrypt::verify("correct horse", &hash_of("admin")).unwrap());
+        let self_scrape = text(&plan, "self-scrape.password");
+        assert!(bcrypt::verify(self_scrape.trim_end(), &hash_of(SELF_SCRAPE_USER)).unwrap());
+        assert_eq!(
+            file(&plan, "self-scrape.password").access,
+            Access::OwnedBy("prometheus".parse().unwrap())
+        );
+        assert!(!web.contains("tls_server_config"));
+        let conf = text(&plan, "nginx.conf");
+        assert!(!conf.contains("auth_basic") && !conf.contains("Authorization"));
+        assert!(
+            text(&plan, "prometheus.flags").contains("--web.config.file=/etc/prometheus/web.yml")
+        );
+    }
+
+    #[test]
+    fn without_nginx_prometheus_gets_the_key_and_tls_in_web_config() {
+        let setup = setup_for(|g| g.no_nginx = true);
+        let plan = plan_fresh(&setup, &fixed_password(), false);
+        assert!(plan.artifacts.iter().all(|a| a.file_name != "nginx.conf"));
+        let key = file(&plan, "example.com.key");
+        assert_eq!(key.access, Access::OwnedBy("prometheus".parse().unwrap()));
+        assert_eq!(
+            key.server_dir.as_ref().unwrap().to_string(),
+            "/etc/prometheus"
+        );
+        let web = text(&plan, "web.yml");
+        assert!(
+            web.contains("cert_file: \"/etc/prometheus/example.com.crt\""),
+            "{web}"
+        );
+        assert!(web.contains("min_version: TLS12"));
+        let scrape = text(&plan, "prometheus-scrape.yml");
+        assert!(
+            scrape.contains("scheme: https") && scrape.contains("/prometheus/metrics"),
+            "{scrape}"
+        );
+    }
+
+    #[test]
+    fn debug_output_of_a_plan_shows_no_secret() {
+        let setup = setup_for(|_| {});
+        let password = Password::generate();
+        let plan = plan_fresh(&setup, &password, true);
+        let shown = format!("{plan:?}");
+        assert!(!shown.contains(password.expose()));
+        assert!(!shown.contains("PRIVATE KEY"));
+    }
+}

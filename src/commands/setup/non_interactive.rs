@@ -1,0 +1,97 @@
+//! A run without questions: resolve, plan, then `--check`/`--diff`, or write and report.
+
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use super::steps;
+use crate::bundle::existing::Existing;
+use crate::bundle::plan;
+use crate::bundle::templates::Templates;
+use crate::console::Streams;
+use crate::error::{Failure, Outcome};
+use crate::model::given::Given;
+use crate::model::request::{ReportFormat, Show};
+use crate::model::setup::HostFacts;
+use crate::output::{diff, report};
+use crate::write;
+
+pub fn run(
+    given: Given,
+    host: &HostFacts,
+    streams: Streams,
+    environment: Option<Zeroizing<String>>,
+    show: Show,
+) -> Result<Outcome, Failure> {
+    let now = OffsetDateTime::now_utc();
+    let setup = steps::resolve(given, host)?;
+    steps::check_provided_certificate(&setup, now)?;
+    let mut existing = Existing::read(&setup, now);
+    let obtained = steps::obtain_password(&setup, None, &mut existing, streams.stdin, environment)?;
+    let templates = Templates::embedded();
+    // A generated password is stored in the bundle: nobody is there to read it on screen.
+    let plan = plan::plan(
+        &setup,
+        &obtained.password,
+        obtained.generated,
+        now,
+        &templates,
+        &existing,
+    )?;
+    let mut warnings: Vec<String> = steps::weak_password_warning(&setup, &obtained)
+        .into_iter()
+        .collect();
+
+    if show.check {
+        let comparisons = write::compare(&plan.files(), setup.out_dir());
+        let changes = comparisons
+            .iter()
+            .filter(|c| c.change != write::Change::Same)
+            .count();
+        match show.format {
+            ReportFormat::Json => {
+                let changes: Vec<_> = comparisons.iter().map(|c| c.change).collect();
+                let document = report::json(&setup, &plan, &changes, true, &warnings);
+                writeln!(streams.out, "{document}")?;
+            }
+            ReportFormat::Text => {
+                write!(streams.out, "{}", diff::check_summary(&comparisons))?;
+                if show.diff {
+                    write!(streams.out, "{}", diff::diff(&plan, &comparisons))?;
+                }
+            }
+        }
+        return Ok(if changes == 0 {
+            Outcome::UpToDate
+        } else {
+            Outcome::WouldChange
+        });
+    }
+
+    let policy = write::Policy {
+        force: setup.force(),
+        backups: true,
+    };
+    let written = write::apply(&plan.files(), setup.out_dir(), policy)?;
+    warnings.extend(written.warnings.iter().cloned());
+    if setup.upstream().is_localhost_name() {
+        warnings.push(
+            "--upstream localhost makes nginx try ::1 first; use 127.0.0.1 if Prometheus \
+             listens on IPv4 only"
+                .into(),
+        );
+    }
+    match show.format {
+        ReportFormat::Json => {
+            let changes: Vec<_> = written.files.iter().map(|file| file.change).collect();
+            let document = report::json(&setup, &plan, &changes, false, &warnings);
+            writeln!(streams.out, "{document}")?;
+        }
+        ReportFormat::Text => {
+            for warning in &warnings {
+                writeln!(streams.err, "warning: {warning}")?;
+            }
+            steps::print_result(&setup, &plan, &written, &templates, streams.out)?;
+        }
+    }
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,82 @@
+//! What a command is asked to do, as plain data: `cli/` builds a `Request` from the command line,
+//! and a command reads it. Nothing here knows clap, and nothing here is checked twice: values
+//! are already their types.
+
+use std::path::PathBuf;
+
+use crate::model::given::Given;
+use crate::model::password::PasswordSource;
+use crate::model::values::{BcryptCost, UserName};
+
+/// One invocation of promsetup.
+#[derive(Debug)]
+pub enum Request {
+    /// Make or update a bundle (`promsetup [init] ...`).
+    Setup(SetupRequest),
+    /// `--forget`: delete the wizard's remembered answers.
+    Forget,
+    Verify(VerifyRequest),
+    User(UserRequest),
+}
+
+/// How the result is shown, from `--check`, `--diff` and `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Show {
+    /// `--check` or `--diff`: write nothing, say whether a run would change the bundle.
+    pub check: bool,
+    pub diff: bool,
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug)]
+pub struct SetupRequest {
+    /// What the flags said (the password source only when a flag names one).
+    pub flags: Given,
+    /// `--config FILE`: answers that the flags override.
+    pub config: Option<PathBuf>,
+    pub show: Show,
+    pub non_interactive: bool,
+    /// `promsetup init`: ask even when standard input is not a terminal (and fail, saying so).
+    pub init: bool,
+}
+
+/// The options every command that reads a bundle shares.
+#[derive(Debug)]
+pub struct BundleOptions {
+    /// The bundle folder: the command's own folder argument, else `--out`, else none given.
+    pub dir: Option<PathBuf>,
+    /// A password source a flag named (`--password-stdin`, `--password-file`).
+    pub password: Option<PasswordSource>,
+    pub non_interactive: bool,
+    /// `--check`, `--diff` and `--format`, which not every command takes.
+    pub show: Show,
+}
+
+#[derive(Debug)]
+pub struct VerifyRequest {
+    pub bundle: BundleOptions,
+    pub url: Option<String>,
+    /// The setup flags given too (`--domain`, `--username`, `--renew-days`), which the checks
+    /// compare the bundle with.
+    pub flags: Given,
+}
+
+#[derive(Debug)]
+pub struct UserRequest {
+    pub bundle: BundleOptions,
+    pub action: UserAction,
+    pub bcrypt_cost: Option<BcryptCost>,
+}
+
+#[derive(Debug, Clone)]
+pub enum UserAction {
+    Add(UserName),
+    Remove(UserName),
+    List,
+}

@@ -1,0 +1,224 @@
+//! What a run prints when it has written the bundle: the files and their modes, the Prometheus
+//! flags ready to paste, and the next steps adapted to the user's answers.
+//!
+//! It turns a `Setup`, a `Plan` and the writer's `Report` into text. It must not write files or
+//! show any secret: it knows where a generated password is stored, never the password.
+
+use serde::Serialize;
+
+use crate::bundle::layout::{PASSWORD_FILE, SCRAPE_SNIPPET_FILE, WEB_CONFIG_FILE};
+use crate::bundle::plan::{Access, Plan};
+use crate::bundle::templates::{self, RenderError, Templates};
+use crate::model::setup::Setup;
+use crate::model::values::Domain;
+use crate::output::command::shell_quote;
+use crate::write::{self, Change};
+
+/// One line per file: mode, path, and what happened to it.
+pub fn files_written(report: &write::Report) -> String {
+    let mut text = String::new();
+    for file in &report.files {
+        let what = match (file.change, &file.backup) {
+            (Change::New, _) => "created".to_string(),
+            (Change::Same, _) => "unchanged".to_string(),
+            (Change::Differs, Some(backup)) => {
+                format!("replaced, old one kept as {}", backup.display())
+            }
+            (Change::Differs, None) => "replaced".to_string(),
+        };
+        text.push_str(&format!(
+            "  {:04o}  {}  ({what})\n",
+            file.mode,
+            file.path.display()
+        ));
+    }
+    text
+}
+
+/// `install` lines that put each server file in its folder with its mode, owner and group.
+/// Nothing to install for a folder that is the output folder itself.
+fn install_lines(setup: &Setup, plan: &Plan, out: &str) -> Vec<String> {
+    let out_real = std::fs::canonicalize(setup.out_dir()).ok();
+    let mut folders: Vec<String> = Vec::new();
+    let mut files = Vec::new();
+    for artifact in &plan.artifacts {
+        let Some(dir) = &artifact.server_dir else {
+            continue;
+        };
+        if out_real.as_deref() == Some(dir.path()) {
+            continue;
+        }
+        if !folders.contains(&dir.to_string()) {
+            folders.push(dir.to_string());
+        }
+        let owner = match &artifact.access {
+            Access::Owner | Access::AsBefore => String::new(),
+            Access::GroupOf(account) => format!(" -g {account}"),
+            Access::OwnedBy(account) => format!(" -o {account} -g {account}"),
+        };
+        files.push(format!(
+            "install --backup=numbered -m {:04o}{owner} {out}/{name} {dir}/{name}",
+            artifact.mode,
+            name = shell_quote(&artifact.file_name),
+        ));
+    }
+    folders
+        .iter()
+        .map(|dir| format!("install -d -m 0755 {dir}"))
+        .chain(files)
+        .collect()
+}
+
+#[derive(Serialize)]
+struct NextStepValues {
+    out: String,
+    conf_dir: String,
+    nginx: bool,
+    web_config: Option<String>,
+    scrape_snippet: Option<&'static str>,
+    flags: Vec<String>,
+    install: Vec<String>,
+    password_file: Option<&'static str>,
+    username: String,
+    realm: Option<String>,
+    url: String,
+    ca: String,
+    resolve: String,
+    tls: bool,
+    certificate_file: Option<String>,
+}
+
+/// The next steps, rendered from `templates/next-steps.txt.tera`.
+pub fn next_steps(
+    setup: &Setup,
+    plan: &Plan,
+    templates: &Templates,
+) -> Result<String, RenderError> {
+    let out = shell_quote(&setup.out_dir().display().to_string());
+    let certificate_file = setup.certificate_file();
+    let ca = certificate_file
+        .as_ref()
+        .map(|file| format!(" --cacert {out}/{}", shell_quote(file)))
+        .unwrap_or_default();
+    let resolve = match setup.domain() {
+        Domain::Dns(name) => {
+            format!(" --resolve {name}:{}:127.0.0.1", setup.port())
+        }
+        Domain::Ip(_) => String::new(),
+    };
+    let checks_in_prometheus = setup.prometheus_checks_passwords();
+    let values = NextStepValues {
+        install: install_lines(setup, plan, &out),
+        out,
+        conf_dir: setup.conf_dir().to_string(),
+        nginx: setup.has_nginx(),
+        web_config: checks_in_prometheus.then(|| setup.in_prometheus_dir(WEB_CONFIG_FILE)),
+        scrape_snippet: checks_in_prometheus.then_some(SCRAPE_SNIPPET_FILE),
+        flags: plan.flags.clone(),
+        password_file: plan.password_file.as_ref().map(|_| PASSWORD_FILE),
+        username: setup.username().to_string(),
+        // Prometheus alone answers 401 with a bare `Basic` challenge, no realm (FACTS 7).
+        realm: setup.has_nginx().then(|| setup.realm().to_string()),
+        url: setup.external_url(),
+        ca,
+        resolve,
+        tls: setup.tls().is_on(),
+        certificate_file,
+    };
+    templates.render(templates::NEXT_STEPS, &values)
+}
+
+/// A file's status in the JSON report: `created`, `updated` or `unchanged` (the same words in
+/// `--check` mode, where they say what a run would do).
+fn status(change: Change) -> &'static str {
+    match change {
+        Change::New => "created",
+        Change::Differs => "updated",
+        Change::Same => "unchanged",
+    }
+}
+
+/// The version of the JSON report's schema; raised only for changes that break readers.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct JsonFile {
+    path: String,
+    status: &'static str,
+    mode: String,
+    sha256: String,
+}
+
+#[derive(Serialize)]
+struct JsonCertificate {
+    path: String,
+    not_after: String,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    format_version: u32,
+    check: bool,
+    changed: bool,
+    external_url: String,
+    files: Vec<JsonFile>,
+    certificate: Option<JsonCertificate>,
+    prometheus_flags: &'a [String],
+    warnings: &'a [String],
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The JSON report: one document, `changes` in the plan's order. Its schema is in the README.
+pub fn json(
+    setup: &Setup,
+    plan: &Plan,
+    changes: &[Change],
+    check: bool,
+    warnings: &[String],
+) -> String {
+    let files: Vec<JsonFile> = plan
+        .artifacts
+        .iter()
+        .zip(changes)
+        .map(|(artifact, change)| JsonFile {
+            path: setup
+                .out_dir()
+                .join(&artifact.file_name)
+                .display()
+                .to_string(),
+            status: status(*change),
+            mode: format!("{:04o}", artifact.mode),
+            sha256: sha256_hex(&artifact.contents),
+        })
+        .collect();
+    let certificate = plan
+        .certificate_not_after
+        .zip(setup.certificate_file())
+        .map(|(not_after, file)| JsonCertificate {
+            path: setup.out_dir().join(file).display().to_string(),
+            not_after: not_after
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        });
+    let document = JsonReport {
+        format_version: JSON_FORMAT_VERSION,
+        check,
+        changed: changes.iter().any(|change| *change != Change::Same),
+        external_url: setup.external_url(),
+        files,
+        certificate,
+        prometheus_flags: &plan.flags,
+        warnings,
+    };
+    serde_json::to_string_pretty(&document).expect("the report is plain data")
+}
+
+#[cfg(test)]
+mod tests {}
