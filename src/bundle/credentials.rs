@@ -421,17 +421,19 @@ fn edited(file: &UserLines, edit: &Edit) -> Zeroizing<Vec<u8>> {
             }
             (Some(_), _) => {}
         }
-        if let Edit::Set { name, hash } = edit {
-            if !done && file.insert_after == Some(index) && !file.holds(name) {
-                push_line(&mut out, &new_line(name, hash));
-                done = true;
-            }
+        if let Edit::Set { name, hash } = edit
+            && !done
+            && file.insert_after == Some(index)
+            && !file.holds(name)
+        {
+            push_line(&mut out, &new_line(name, hash));
+            done = true;
         }
     }
-    if let Edit::Set { name, hash } = edit {
-        if !done {
-            push_line(&mut out, &new_line(name, hash));
-        }
+    if let Edit::Set { name, hash } = edit
+        && !done
+    {
+        push_line(&mut out, &new_line(name, hash));
     }
     out
 }

@@ -255,10 +255,10 @@ fn validate(schema: &Value, value: &Value, at: &str) -> Vec<String> {
             return errors;
         }
     }
-    if let Some(Value::Array(options)) = schema.get("enum") {
-        if !options.contains(value) {
-            errors.push(format!("{at}: {value} is not one of {options:?}"));
-        }
+    if let Some(Value::Array(options)) = schema.get("enum")
+        && !options.contains(value)
+    {
+        errors.push(format!("{at}: {value} is not one of {options:?}"));
     }
     if let (Some(Value::String(pattern)), Value::String(text)) = (schema.get("pattern"), value) {
         let ok = match pattern.as_str() {
