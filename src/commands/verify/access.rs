@@ -1,0 +1,109 @@
+//! Small read-only facts about paths and accounts for the checks: whether two paths are one
+//! file, whether an account can read a file, account and group names, where a program is. It
+//! must not report findings or change anything.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use nix::unistd::{Gid, Group, Uid, User};
+
+/// Where Debian and Red Hat put nginx, which a non-root PATH may lack.
+pub(super) const SBIN_DIRS: &[&str] = &["/usr/local/sbin", "/usr/sbin", "/sbin"];
+
+pub(super) fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// Whether two paths name the same file (or would, once both exist).
+pub(super) fn same_path(a: &Path, b: &Path) -> bool {
+    let canonical = |p: &Path| {
+        p.canonicalize().ok().or_else(|| {
+            let parent = p.parent()?.canonicalize().ok()?;
+            Some(parent.join(p.file_name()?))
+        })
+    };
+    match (canonical(a), canonical(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+pub(super) fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(SBIN_DIRS.iter().map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            candidate
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0)
+        })
+}
+
+pub(super) fn group_name(gid: Gid) -> String {
+    Group::from_gid(gid)
+        .ok()
+        .flatten()
+        .map_or_else(|| gid.to_string(), |g| g.name)
+}
+
+pub(super) fn user_name(uid: u32) -> String {
+    User::from_uid(Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map_or_else(|| uid.to_string(), |u| u.name)
+}
+
+/// Whether `account` (with `group` in place of its own, as `user USER GROUP;` says) can read
+/// `path`: search permission on every folder above it, read permission on the file.
+pub(super) fn readable_by(path: &Path, account: &User, group: Option<Gid>) -> Result<(), String> {
+    if account.uid.is_root() {
+        return Ok(());
+    }
+    let path = std::path::absolute(path).map_err(|e| e.to_string())?;
+    let member = |gid: u32| {
+        group.unwrap_or(account.gid).as_raw() == gid
+            || Group::from_gid(Gid::from_raw(gid))
+                .ok()
+                .flatten()
+                .is_some_and(|g| g.mem.contains(&account.name))
+    };
+    let allowed = |meta: &std::fs::Metadata, bit: u32| {
+        let mode = meta.mode();
+        if meta.uid() == account.uid.as_raw() {
+            mode & (bit << 6) != 0
+        } else if member(meta.gid()) {
+            mode & (bit << 3) != 0
+        } else {
+            mode & bit != 0
+        }
+    };
+    let describe = |meta: &std::fs::Metadata| {
+        format!(
+            "mode {:04o}, owner {}, group {}",
+            meta.mode() & 0o7777,
+            user_name(meta.uid()),
+            group_name(Gid::from_raw(meta.gid()))
+        )
+    };
+    let ancestors: Vec<&Path> = path.ancestors().skip(1).collect();
+    for folder in ancestors.into_iter().rev() {
+        let meta = std::fs::metadata(folder).map_err(|e| e.to_string())?;
+        if !allowed(&meta, 0o1) {
+            return Err(format!(
+                "it cannot enter the folder {} ({})",
+                folder.display(),
+                describe(&meta)
+            ));
+        }
+    }
+    let meta = std::fs::metadata(&path).map_err(|e| e.to_string())?;
+    if allowed(&meta, 0o4) {
+        Ok(())
+    } else {
+        Err(describe(&meta))
+    }
+}
