@@ -1,20 +1,32 @@
 //! The writer: the only module that creates, replaces or changes files (`clippy.toml` fences
-//! `std::fs::write` and friends out of the rest of the crate).
+//! `std::fs::write` and friends out of the rest of the crate; `write/journal.rs` and
+//! `write/lock.rs` are part of it).
 //!
 //! It checks every target before writing any (existing files without `--force`, symbolic links,
-//! folders in the way are all reported at once and nothing is written), then writes each file to
-//! a temporary name beside it, created with its final permission bits or narrower, syncs it and
-//! renames it into place: an interrupted run leaves the old file or the new one, never half of
-//! one. A replaced file is kept as a backup. It must not decide what the files contain.
+//! folders in the way are all reported at once and nothing is written). A run is one transaction
+//! (`journal`): every new file, and every backup, is first written in full to a temporary name
+//! beside its target, created with its final permission bits or narrower and synced; then the
+//! journal is committed, and only then are the files renamed into place. A failure before the
+//! commit leaves the folder as it was; a crash after it is completed by the next command that
+//! takes the folder's lock (`lock`), which every writing command holds. Backups: one generation,
+//! `NAME.bak`, a copy of the replaced file with the new file's mode and owner. It must not decide
+//! what the files contain.
 
 #![allow(clippy::disallowed_methods)] // the one module allowed to write files
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use zeroize::Zeroizing;
+
 use crate::model::values::SystemUser;
+
+pub mod journal;
+pub mod lock;
+
+pub use journal::leftovers;
 
 /// Who besides root must read a file on the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +68,21 @@ pub struct Policy {
     /// Replace files that exist.
     pub force: bool,
     /// Keep each replaced file as `NAME.bak` (off only for promsetup's own state files).
+    /// One generation: the backup of the previous change (and any `NAME.bak.N` older versions
+    /// of promsetup kept) goes.
     pub backups: bool,
+}
+
+/// What a run does with the backups of the files it replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backups {
+    /// `NAME.bak` becomes a copy of the replaced file; older backups of it are deleted.
+    KeepPrevious,
+    /// No backup is written, and none is deleted (promsetup's own state files).
+    Untouched,
+    /// No backup is written, and every backup of a replaced file is deleted (`user remove`:
+    /// no copy of the removed user's hash stays behind).
+    Drop,
 }
 
 /// How a file compares with the disk: before a run (`compare`), or what the run did (`apply`).
@@ -82,6 +108,8 @@ pub struct Written {
 #[derive(Debug, Default)]
 pub struct Report {
     pub files: Vec<Written>,
+    /// Backups deleted by this run (older generations, or all of them for `user remove`).
+    pub removed_backups: Vec<PathBuf>,
     /// Things the user must fix by hand (a group that does not exist here, say).
     pub warnings: Vec<String>,
 }
@@ -120,6 +148,42 @@ pub enum WriteError {
         path: PathBuf,
         source: io::Error,
     },
+    /// Another process holds the folder's lock, and went on holding it for the whole wait.
+    #[error(
+        "{} is in use by another promsetup command ({}); waited {} s for it to finish. Run this \
+         again when it has, or wait longer with PROMSETUP_LOCK_WAIT=SECONDS",
+        .folder.display(),
+        .holder.as_deref().unwrap_or("its process is not known"),
+        .waited.as_secs_f64()
+    )]
+    Locked {
+        folder: PathBuf,
+        /// "pid N: COMMAND", when the system says.
+        holder: Option<String>,
+        waited: std::time::Duration,
+    },
+    /// The run was committed, then a step failed: the folder is half old, half new until the
+    /// next command that takes its lock completes the run.
+    #[error(
+        "{source}\nThe change to {} was committed but is not complete: the next promsetup \
+         command that writes there completes it. Until then its files are a mix of old and new: \
+         do not install them",
+        .folder.display()
+    )]
+    Unfinished {
+        folder: PathBuf,
+        source: Box<WriteError>,
+    },
+}
+
+impl From<journal::IoFailure> for WriteError {
+    fn from(failure: journal::IoFailure) -> WriteError {
+        WriteError::Io {
+            action: failure.action,
+            path: failure.path,
+            source: failure.source,
+        }
+    }
 }
 
 fn list(obstacles: &[Obstacle]) -> String {
@@ -147,17 +211,37 @@ fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) 
 pub enum Step<'a> {
     /// About to write the temporary copy of this file.
     Write(&'a str),
-    /// About to move this file into place.
+    /// About to write the temporary backup of this file (a copy of the one it replaces).
+    Backup(&'a str),
+    /// About to sync the folder, so the temporaries' names are durable.
+    Prepared,
+    /// About to commit the journal: the point after which the run completes.
+    Commit,
+    /// About to sync the folder after the commit.
+    Committed,
+    /// About to move this file (or `NAME.bak`) into place.
     Rename(&'a str),
+    /// About to delete this old backup.
+    Remove(&'a str),
+    /// About to sync the renames and delete the journal.
+    Finish,
 }
 
-/// Writes every file into `out_dir`, or nothing when any target is in the way.
-///
-/// Two phases: every file is first written in full beside its target (a full or read-only
-/// folder fails here, and then no target has changed); only then are they moved into place,
-/// one rename each, which needs no new space.
+/// Writes every file into `out_dir`, or nothing when any target is in the way; all of them or
+/// none (see the module's note). Takes the folder's lock for the write unless this process holds
+/// it already; a command that reads the folder first takes it itself (`lock::FolderLock`).
 pub fn apply(files: &[FileSpec], out_dir: &Path, policy: Policy) -> Result<Report, WriteError> {
     apply_with_faults(files, out_dir, policy, &mut |_| Ok(()))
+}
+
+/// `apply`, but no backup is kept and every backup of each replaced file is deleted, in the same
+/// transaction: `user remove` leaves no copy of the removed user's hash.
+pub fn apply_dropping_backups(
+    files: &[FileSpec],
+    out_dir: &Path,
+    force: bool,
+) -> Result<Report, WriteError> {
+    transact(files, out_dir, force, Backups::Drop, &mut |_| Ok(()))
 }
 
 /// `apply`, calling `fault` before each step; an error from it acts as if the step failed.
@@ -167,67 +251,74 @@ pub fn apply_with_faults(
     policy: Policy,
     fault: &mut dyn FnMut(Step) -> io::Result<()>,
 ) -> Result<Report, WriteError> {
-    let obstacles = survey(files, out_dir, policy)?;
+    let backups = if policy.backups {
+        Backups::KeepPrevious
+    } else {
+        Backups::Untouched
+    };
+    transact(files, out_dir, policy.force, backups, fault)
+}
+
+/// The transaction: prepare every temporary, commit the journal, carry it out, finish.
+fn transact(
+    files: &[FileSpec],
+    out_dir: &Path,
+    force: bool,
+    backups: Backups,
+    fault: &mut dyn FnMut(Step) -> io::Result<()>,
+) -> Result<Report, WriteError> {
+    let _lock = if lock::held_by_this_process(out_dir) {
+        None
+    } else {
+        Some(lock::FolderLock::acquire(out_dir, lock::DEFAULT_WAIT)?)
+    };
+    let obstacles = survey(files, out_dir, force, backups)?;
     if !obstacles.is_empty() {
         return Err(WriteError::Obstacles { obstacles });
     }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(out_dir)
-        .map_err(io_error("create the folder", out_dir))?;
 
     let mut report = Report::default();
     // Files already as planned are left alone, modification time included.
     let (same, to_write): (Vec<&FileSpec>, Vec<&FileSpec>) = files
         .iter()
         .partition(|file| is_same(file, &out_dir.join(file.name)));
-    let mut temporaries: Vec<PathBuf> = Vec::new();
-    let discard = |temporaries: &[PathBuf]| {
-        for temporary in temporaries {
-            let _ = fs::remove_file(temporary);
+    let mut prepared = Prepared::default();
+    let outcome = prepare(
+        &to_write,
+        out_dir,
+        backups,
+        fault,
+        &mut prepared,
+        &mut report,
+    )
+    .and_then(|()| {
+        fault(Step::Commit)
+            .map_err(io_error("commit the journal in", out_dir))
+            .and_then(|()| Ok(journal::commit(out_dir, &prepared.ops)?))
+    });
+    if let Err(error) = outcome {
+        for temporary in &prepared.temporaries {
+            let _ = fs::remove_file(temporary); // best effort: the next locked command retries
         }
-    };
-
-    for artifact in &to_write {
-        let written = fault(Step::Write(artifact.name))
-            .map_err(io_error("write", &out_dir.join(artifact.name)))
-            .and_then(|()| write_temporary(artifact, out_dir, &mut report.warnings));
-        match written {
-            Ok(temporary) => temporaries.push(temporary),
-            Err(error) => {
-                discard(&temporaries);
-                return Err(error);
-            }
-        }
+        return Err(error);
     }
-
-    for (index, (artifact, temporary)) in to_write.iter().zip(&temporaries).enumerate() {
-        let path = out_dir.join(artifact.name);
-        let existed = fs::symlink_metadata(&path).is_ok();
-        let moved = (|| {
-            let (change, backup) = match (existed, policy.backups) {
-                (false, _) => (Change::New, None),
-                (true, false) => (Change::Differs, None),
-                (true, true) => (Change::Differs, Some(keep_backup(&path)?)),
-            };
-            fault(Step::Rename(artifact.name))
-                .and_then(|()| fs::rename(temporary, &path))
-                .map_err(io_error("move into place", &path))?;
-            Ok((change, backup))
-        })();
-        match moved {
-            Ok((change, backup)) => report.files.push(Written {
-                path,
-                mode: artifact.mode,
-                change,
-                backup,
-            }),
-            Err(error) => {
-                discard(&temporaries[index..]);
-                return Err(error);
-            }
-        }
+    // Committed: from here on the run completes, now or under the next lock.
+    let completed = (|| -> Result<(), WriteError> {
+        fault(Step::Committed).map_err(io_error("sync the folder", out_dir))?;
+        journal::sync_folder(out_dir)?;
+        journal::carry_out(out_dir, &prepared.ops, &mut |op| match op {
+            journal::Op::Move { to, .. } => fault(Step::Rename(to)),
+            journal::Op::Remove(name) => fault(Step::Remove(name)),
+        })?;
+        fault(Step::Finish).map_err(io_error("sync the folder", out_dir))?;
+        journal::finish(out_dir)?;
+        Ok(())
+    })();
+    if let Err(error) = completed {
+        return Err(WriteError::Unfinished {
+            folder: out_dir.to_path_buf(),
+            source: Box::new(error),
+        });
     }
     for artifact in same {
         report.files.push(Written {
@@ -243,11 +334,104 @@ pub fn apply_with_faults(
             .iter()
             .position(|f| out_dir.join(f.name) == written.path)
     });
-    // The renames are durable only once the folder itself is synced.
-    if let Ok(folder) = File::open(out_dir) {
-        let _ = folder.sync_all();
-    }
     Ok(report)
+}
+
+/// What the preparing phase made: the temporaries, and the journal's steps.
+#[derive(Default)]
+struct Prepared {
+    temporaries: Vec<PathBuf>,
+    ops: Vec<journal::Op>,
+}
+
+/// Writes every temporary (new files and backups), synced, and the folder synced: after this
+/// only renames and removals remain, which need no new space.
+fn prepare(
+    to_write: &[&FileSpec],
+    out_dir: &Path,
+    backups: Backups,
+    fault: &mut dyn FnMut(Step) -> io::Result<()>,
+    prepared: &mut Prepared,
+    report: &mut Report,
+) -> Result<(), WriteError> {
+    for artifact in to_write {
+        let path = out_dir.join(artifact.name);
+        fault(Step::Write(artifact.name)).map_err(io_error("write", &path))?;
+        let temporary = write_temporary(artifact, out_dir, &mut report.warnings)?;
+        prepared.temporaries.push(temporary.clone());
+        prepared.ops.push(journal::Op::Move {
+            from: file_name(&temporary),
+            to: artifact.name.to_string(),
+        });
+        let existed = fs::symlink_metadata(&path).is_ok();
+        let mut backup = None;
+        if existed && backups != Backups::Untouched {
+            let kept = format!("{}.bak", artifact.name);
+            if backups == Backups::KeepPrevious {
+                fault(Step::Backup(artifact.name)).map_err(io_error("keep a backup of", &path))?;
+                let old = Zeroizing::new(fs::read(&path).map_err(io_error("read", &path))?);
+                // The backup gets the new file's mode and owner: a key's copy is never wider.
+                let copy = FileSpec {
+                    contents: &old,
+                    ..**artifact
+                };
+                let temporary = write_temporary(&copy, out_dir, &mut Vec::new())?;
+                prepared.temporaries.push(temporary.clone());
+                prepared.ops.push(journal::Op::Move {
+                    from: file_name(&temporary),
+                    to: kept.clone(),
+                });
+                backup = Some(out_dir.join(&kept));
+            }
+            for old_backup in older_backups(out_dir, artifact.name, backups == Backups::Drop) {
+                report.removed_backups.push(out_dir.join(&old_backup));
+                prepared.ops.push(journal::Op::Remove(old_backup));
+            }
+        }
+        report.files.push(Written {
+            path,
+            mode: artifact.mode,
+            change: if existed {
+                Change::Differs
+            } else {
+                Change::New
+            },
+            backup,
+        });
+    }
+    fault(Step::Prepared).map_err(io_error("sync the folder", out_dir))?;
+    journal::sync_folder(out_dir)?;
+    Ok(())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The backups of `name` beyond the one generation kept: `NAME.bak.N` (numbered copies older
+/// versions of promsetup made), and `NAME.bak` itself when `including_latest`. Folders are
+/// never among them.
+fn older_backups(out_dir: &Path, name: &str, including_latest: bool) -> Vec<String> {
+    let latest = format!("{name}.bak");
+    let numbered = format!("{name}.bak.");
+    let Ok(entries) = fs::read_dir(out_dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_ok_and(|t| !t.is_dir()))
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|entry| {
+            (including_latest && *entry == latest)
+                || entry
+                    .strip_prefix(&numbered)
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// Removes one of promsetup's own state files (the remembered answers); a missing file is fine.
@@ -301,7 +485,12 @@ pub fn compare(files: &[FileSpec], out_dir: &Path) -> Vec<Comparison> {
 }
 
 /// Every reason the files cannot be written as asked, found before anything is written.
-fn survey(files: &[FileSpec], out_dir: &Path, policy: Policy) -> Result<Vec<Obstacle>, WriteError> {
+fn survey(
+    files: &[FileSpec],
+    out_dir: &Path,
+    force: bool,
+    backups: Backups,
+) -> Result<Vec<Obstacle>, WriteError> {
     match fs::metadata(out_dir) {
         Ok(meta) if !meta.is_dir() => return Ok(vec![Obstacle::NotAFolder(out_dir.to_path_buf())]),
         Ok(_) => {}
@@ -315,7 +504,15 @@ fn survey(files: &[FileSpec], out_dir: &Path, policy: Policy) -> Result<Vec<Obst
             Ok(meta) if meta.file_type().is_symlink() => obstacles.push(Obstacle::Symlink(path)),
             Ok(meta) if !meta.is_file() => obstacles.push(Obstacle::NotAFile(path)),
             Ok(_) if is_same(artifact, &path) => {}
-            Ok(_) if !policy.force => obstacles.push(Obstacle::Exists(path)),
+            Ok(_) if !force => obstacles.push(Obstacle::Exists(path)),
+            Ok(_) if backups == Backups::KeepPrevious => {
+                // The backup is renamed over NAME.bak: a folder there would stop the run
+                // half-way, after its commit.
+                let kept = out_dir.join(format!("{}.bak", artifact.name));
+                if fs::symlink_metadata(&kept).is_ok_and(|meta| meta.is_dir()) {
+                    obstacles.push(Obstacle::NotAFile(kept));
+                }
+            }
             Ok(_) => {}
             Err(error) if error.kind() == io::ErrorKind::NotFound => {}
             Err(error) => return Err(io_error("read", &path)(error)),
@@ -332,11 +529,7 @@ fn write_temporary(
     warnings: &mut Vec<String>,
 ) -> Result<PathBuf, WriteError> {
     // Short and fixed, so a long file name cannot make it too long for the file system.
-    let temporary = out_dir.join(format!(
-        ".promsetup-{}-{:016x}.tmp",
-        std::process::id(),
-        random_tag()
-    ));
+    let temporary = out_dir.join(journal::temporary_name());
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -364,14 +557,6 @@ fn write_temporary(
         });
     }
     Ok(temporary)
-}
-
-fn random_tag() -> u64 {
-    getrandom::u64().unwrap_or_else(|_| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64)
-    })
 }
 
 /// Gives the file to the account that must read it: its primary group (nginx's workers read
@@ -413,103 +598,104 @@ fn hand_over(file: &File, access: &Access, target: &Path) -> Option<String> {
     }
 }
 
-/// Keeps the file at `path` as `NAME.bak` (or `NAME.bak.1`, `.2`, ...), as a hard link so the
-/// backup keeps the original's owner and mode (a key stays 0600).
-fn keep_backup(path: &Path) -> Result<PathBuf, WriteError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let folder = path.parent().unwrap_or(Path::new("."));
-    for attempt in 0..1000 {
-        let backup = folder.join(if attempt == 0 {
-            format!("{name}.bak")
-        } else {
-            format!("{name}.bak.{attempt}")
-        });
-        match fs::hard_link(path, &backup) {
-            Ok(()) => return Ok(backup),
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(error) => return Err(io_error("keep a backup of", path)(error)),
-        }
-    }
-    Err(WriteError::Io {
-        action: "find a free backup name for",
-        path: path.to_path_buf(),
-        source: io::Error::other("1000 backups exist already"),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
-    /// Every file of the bundle is either exactly as it was or exactly the new one, whichever
-    /// step fails; and no temporary file is left behind.
-    #[test]
-    fn a_failure_at_any_step_leaves_each_file_old_or_complete_and_no_temporaries() {
-        let names = ["a.conf", "b.key", "c.crt"];
-        let new_plan = || {
-            plan_of(
-                names
-                    .iter()
-                    .map(|n| artifact(n, &format!("new {n}\n"), 0o600))
-                    .collect(),
-            )
-        };
-        let steps: Vec<String> = names
-            .iter()
-            .map(|n| format!("write {n}"))
-            .chain(names.iter().map(|n| format!("rename {n}")))
+    /// Every name in the folder with its bytes and mode.
+    fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>, u32)> {
+        let mut all: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (file_name(&p), fs::read(&p).unwrap(), mode_of(&p)))
             .collect();
-        for failing in &steps {
-            let dir = tempfile::tempdir().unwrap();
-            for name in &names[..2] {
-                fs::write(dir.path().join(name), format!("old {name}\n")).unwrap();
-            }
-            let mut fault = |step: Step| {
-                let label = match step {
-                    Step::Write(n) => format!("write {n}"),
-                    Step::Rename(n) => format!("rename {n}"),
+        all.sort();
+        all
+    }
+
+    /// A folder with an old bundle: two of the three files, and a numbered backup as older
+    /// versions of promsetup left.
+    fn old_folder() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a.conf", "b.key"] {
+            fs::write(dir.path().join(name), format!("old {name}\n")).unwrap();
+            fs::set_permissions(dir.path().join(name), fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        fs::write(dir.path().join("a.conf.bak.7"), "ancient\n").unwrap();
+        dir
+    }
+
+    fn label(step: Step) -> String {
+        format!("{step:?}")
+    }
+
+    /// A failure, or a crash (a panic: nothing of the run's own clean-up runs, its lock goes),
+    /// at each step of a run leaves the folder, once the next command has taken the lock, exactly
+    /// as it was or exactly as the run makes it, with no temporaries and no journal.
+    #[test]
+    fn a_failure_or_a_crash_at_any_step_leaves_the_old_folder_or_the_new_one() {
+        let names = ["a.conf", "b.key", "c.crt"];
+        let plan: Vec<Owned> = names
+            .iter()
+            .map(|n| artifact(n, &format!("new {n}\n"), 0o600))
+            .collect();
+        let policy = Policy {
+            force: true,
+            backups: true,
+        };
+        let (old, new, steps) = {
+            let dir = old_folder();
+            let old = snapshot(dir.path());
+            let mut steps = Vec::new();
+            apply_with_faults(&specs(&plan), dir.path(), policy, &mut |step| {
+                steps.push(label(step));
+                Ok(())
+            })
+            .unwrap();
+            (old, snapshot(dir.path()), steps)
+        };
+        assert!(
+            new.iter()
+                .any(|(n, b, m)| n == "b.key.bak" && b == b"old b.key\n" && *m == 0o600)
+        );
+        assert!(!new.iter().any(|(n, ..)| n == "a.conf.bak.7"));
+        assert!(steps.len() >= 14, "{steps:?}");
+        let committed_at = steps.iter().position(|s| s == "Commit").unwrap();
+        for (index, failing) in steps.iter().enumerate() {
+            for crash in [false, true] {
+                let dir = old_folder();
+                let mut fault = |step: Step| {
+                    if &label(step) != failing {
+                        Ok(())
+                    } else if crash {
+                        panic!("crash");
+                    } else {
+                        Err(io::Error::other("injected"))
+                    }
                 };
-                if &label == failing {
-                    Err(io::Error::other("injected"))
-                } else {
-                    Ok(())
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    apply_with_faults(&specs(&plan), dir.path(), policy, &mut fault)
+                }));
+                match run {
+                    Ok(Err(error)) if !crash => {
+                        assert!(error.to_string().contains("injected"), "{error}");
+                        if index <= committed_at {
+                            assert_eq!(snapshot(dir.path()), old, "{failing}: rolled back");
+                        }
+                    }
+                    Err(_) if crash => {}
+                    other => panic!("{failing} (crash {crash}): {:?}", other.map(|r| r.is_ok())),
                 }
-            };
-            let policy = Policy {
-                force: true,
-                backups: true,
-            };
-            let err =
-                apply_with_faults(&specs(&new_plan()), dir.path(), policy, &mut fault).unwrap_err();
-            assert!(err.to_string().contains("injected"), "{err}");
-            let mut renamed_before_failure = true;
-            for name in names {
-                let path = dir.path().join(name);
-                let now = fs::read_to_string(&path).ok();
-                let old = (name != "c.crt").then(|| format!("old {name}\n"));
-                let new = Some(format!("new {name}\n"));
-                assert!(now == old || now == new, "{failing}: {name} is {now:?}");
-                if failing.starts_with("write") {
-                    assert_eq!(now, old, "{failing}: a write failure changed {name}");
-                }
-                if failing == &format!("rename {name}") {
-                    renamed_before_failure = false;
-                }
-                if !renamed_before_failure {
-                    assert_eq!(now, old, "{failing}: {name} changed after the failure");
-                }
+                let lock = lock::FolderLock::acquire(dir.path(), Duration::ZERO).unwrap();
+                let expected = if index <= committed_at { &old } else { &new };
+                assert_eq!(&snapshot(dir.path()), expected, "{failing} (crash {crash})");
+                assert!(leftovers(dir.path()).is_empty());
+                drop(lock);
             }
-            let leftovers: Vec<_> = fs::read_dir(dir.path())
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".tmp"))
-                .collect();
-            assert!(leftovers.is_empty(), "{failing}: {leftovers:?}");
         }
     }
+
     use std::os::unix::fs::MetadataExt;
 
     /// A file to write, owning what a `FileSpec` borrows.
@@ -680,21 +866,58 @@ mod tests {
         assert_eq!(fs::read_to_string(&backup).unwrap(), "old key");
         assert_eq!(mode_of(&backup), 0o600);
 
-        let newer = plan_of(vec![artifact("k.key", "newer key", 0o600)]);
-        apply(
-            &specs(&newer),
-            dir.path(),
-            Policy {
-                force: true,
-                backups: true,
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            fs::read_to_string(dir.path().join("k.key.bak.1")).unwrap(),
-            "new key"
-        );
-        assert_eq!(fs::read_to_string(&backup).unwrap(), "old key");
+        // One generation: the next change replaces the backup, whatever number of runs.
+        for round in 0..3 {
+            let newer = plan_of(vec![artifact("k.key", &format!("key {round}"), 0o600)]);
+            apply(
+                &specs(&newer),
+                dir.path(),
+                Policy {
+                    force: true,
+                    backups: true,
+                },
+            )
+            .unwrap();
+        }
+        assert_eq!(fs::read_to_string(&backup).unwrap(), "key 1");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_backup_is_a_copy_with_the_new_mode_not_a_link_to_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("password.txt");
+        fs::write(&target, "old\n").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o644)).unwrap();
+        let old_inode = fs::metadata(&target).unwrap().ino();
+        let plan = plan_of(vec![artifact("password.txt", "new\n", 0o600)]);
+        let policy = Policy {
+            force: true,
+            backups: true,
+        };
+        apply(&specs(&plan), dir.path(), policy).unwrap();
+        let backup = dir.path().join("password.txt.bak");
+        assert_eq!(fs::read_to_string(&backup).unwrap(), "old\n");
+        assert_eq!(mode_of(&backup), 0o600);
+        assert_ne!(fs::metadata(&backup).unwrap().ino(), old_inode);
+        assert_eq!(fs::metadata(&backup).unwrap().nlink(), 1);
+    }
+
+    #[test]
+    fn dropping_backups_deletes_every_generation_of_a_replaced_file_only() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [".htpasswd", ".htpasswd.bak", ".htpasswd.bak.2", "other.bak"] {
+            fs::write(dir.path().join(name), "alice:hash\n").unwrap();
+        }
+        let plan = plan_of(vec![artifact(".htpasswd", "bob:hash\n", 0o640)]);
+        let report = apply_dropping_backups(&specs(&plan), dir.path(), true).unwrap();
+        assert_eq!(report.removed_backups.len(), 2);
+        let mut left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| file_name(&e.unwrap().path()))
+            .collect();
+        left.sort();
+        assert_eq!(left, [".htpasswd", "other.bak"]);
     }
 
     #[test]

@@ -115,6 +115,10 @@ enum UserActionArg {
         /// The user to remove; the last person is never removed.
         #[arg(value_parser = checked::<UserName>(), value_name = "NAME")]
         name: UserName,
+        /// Keep the previous file as NAME.bak (it holds the removed user's hash); by default
+        /// no backup of it is kept, and older ones are deleted.
+        #[arg(long)]
+        keep_backup: bool,
     },
     /// List the users.
     List,
@@ -263,9 +267,16 @@ impl Cli {
             Some(Command::User(args)) => Request::User(UserRequest {
                 bundle: bundle(args.dir, &given),
                 bcrypt_cost: given.bcrypt_cost,
+                keep_backup: matches!(
+                    args.action,
+                    UserActionArg::Remove {
+                        keep_backup: true,
+                        ..
+                    }
+                ),
                 action: match args.action {
                     UserActionArg::Add { name } => UserAction::Add(name),
-                    UserActionArg::Remove { name } => UserAction::Remove(name),
+                    UserActionArg::Remove { name, .. } => UserAction::Remove(name),
                     UserActionArg::List => UserAction::List,
                 },
             }),

@@ -6,7 +6,8 @@
 //! is added, given a new hash, or removed, and every other byte stays as it was (comments, order,
 //! other users, lines it does not understand). It must not write a file itself (each edited file
 //! goes through `write::apply`, which keeps the old one as `NAME.bak`, and keeps the owner, group
-//! and mode of a deployed file), must not print a password except once at a terminal, must never
+//! and mode of a deployed file; `remove` keeps no backup unless asked, since it would hold the
+//! removed user's hash), must edit only while holding the folder's lock, must not print a password except once at a terminal, must never
 //! add, remove or list as a person Prometheus's self-scrape account, and must not leave a file
 //! without a person who can sign in.
 
@@ -22,6 +23,7 @@ use crate::bundle::layout::{
 };
 use crate::console::Streams;
 use crate::error::{Failure, Outcome};
+use crate::host::lock_wait;
 use crate::host::secret_input::{self, PasswordError};
 use crate::model::password::{Password, PasswordSource};
 use crate::model::request::{ReportFormat, UserAction, UserRequest};
@@ -31,6 +33,7 @@ use crate::model::setup::{
 };
 use crate::model::values::{BcryptCost, Invalid, UserName};
 use crate::wizard::prompter::Prompter;
+use crate::write::lock::{self, FolderLock};
 use crate::write::{self, Access, FileSpec, Policy};
 
 /// Runs `promsetup user ACTION` on the bundle folder: `--dir`, else `--out`, else
@@ -55,7 +58,9 @@ pub fn run(
         .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT_DIR));
     match &request.action {
         UserAction::Add(name) => add(name, &dir, &request, streams, prompter),
-        UserAction::Remove(name) => remove(name, &dir, streams.out, streams.err),
+        UserAction::Remove(name) => {
+            remove(name, &dir, request.keep_backup, streams.out, streams.err)
+        }
         UserAction::List => list(&dir, streams.out),
     }
     .map(|()| Outcome::Done)
@@ -104,6 +109,23 @@ impl UserFile {
             )
             .max_by_key(|cost| cost.get())
     }
+}
+
+/// Takes the bundle folder's lock, so that concurrent edits take turns and each survives, and
+/// says what it put right after an interrupted run. A missing folder is not made: then
+/// `bundle_files` says what is wrong.
+fn lock_folder(dir: &Path, err: &mut dyn Write) -> Result<Option<FolderLock>, Failure> {
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let wait = lock_wait::from_environment()
+        .map_err(Failure::Usage)?
+        .unwrap_or(lock::DEFAULT_WAIT);
+    let lock = FolderLock::acquire(dir, wait)?;
+    if let Some(note) = lock.recovery_note() {
+        writeln!(err, "note: {note}")?;
+    }
+    Ok(Some(lock))
 }
 
 /// The folder's `.htpasswd` and `web.yml`, whichever exist; at least one, or a usage error.
@@ -188,9 +210,12 @@ fn edited(file: &UserFile, contents: Zeroizing<Vec<u8>>) -> Edited {
     }
 }
 
+/// Writes the edited files. `keep_backup`: the previous version of each becomes `NAME.bak`;
+/// without it, no backup is kept and older ones are deleted.
 fn write_files(
     files: &[Edited],
     dir: &Path,
+    keep_backup: bool,
     err: &mut dyn Write,
 ) -> Result<write::Report, Failure> {
     let specs: Vec<FileSpec> = files
@@ -202,11 +227,15 @@ fn write_files(
             access: &file.access,
         })
         .collect();
-    let policy = Policy {
-        force: true,
-        backups: true,
+    let report = if keep_backup {
+        let policy = Policy {
+            force: true,
+            backups: true,
+        };
+        write::apply(&specs, dir, policy)?
+    } else {
+        write::apply_dropping_backups(&specs, dir, true)?
     };
-    let report = write::apply(&specs, dir, policy)?;
     for warning in &report.warnings {
         writeln!(err, "warning: {warning}")?;
     }
@@ -339,6 +368,8 @@ fn add(
     prompter: Option<&mut dyn Prompter>,
 ) -> Result<(), Failure> {
     refuse_reserved(name, "add")?;
+    // Held from reading the files to writing them; a person typing a password holds it too.
+    let _lock = lock_folder(dir, streams.err)?;
     let files = bundle_files(dir)?;
     let costs = files
         .iter()
@@ -378,7 +409,7 @@ fn add(
         };
         artifacts.push(edited(file, file.edited(&edit)));
     }
-    let report = write_files(&artifacts, dir, streams.err)?;
+    let report = write_files(&artifacts, dir, true, streams.err)?;
 
     let out = streams.out;
     for (file, message) in &messages {
@@ -424,10 +455,12 @@ fn add(
 fn remove(
     name: &UserName,
     dir: &Path,
+    keep_backup: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Failure> {
     refuse_reserved(name, "remove")?;
+    let _lock = lock_folder(dir, err)?;
     let files = bundle_files(dir)?;
     let holding: Vec<&UserFile> = files.iter().filter(|f| f.holds(name.as_str())).collect();
     if holding.is_empty() {
@@ -479,7 +512,7 @@ fn remove(
             )
         })
         .collect();
-    let report = write_files(&artifacts, dir, err)?;
+    let report = write_files(&artifacts, dir, keep_backup, err)?;
     for file in &holding {
         writeln!(out, "Removed {name} from {}.", file.path.display())?;
         if let Some(backup) = backup_of(&report, &file.path) {
@@ -489,6 +522,13 @@ fn remove(
                 backup.display()
             )?;
         }
+    }
+    for deleted in &report.removed_backups {
+        writeln!(
+            out,
+            "Deleted {}: it may hold {name}'s hash (--keep-backup keeps a backup).",
+            deleted.display()
+        )?;
     }
     let stored = dir.join(password_file_name(name));
     if std::fs::symlink_metadata(&stored).is_ok() {

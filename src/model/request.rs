@@ -72,6 +72,8 @@ pub struct UserRequest {
     pub bundle: BundleOptions,
     pub action: UserAction,
     pub bcrypt_cost: Option<BcryptCost>,
+    /// `user remove --keep-backup`: keep the previous file (with the removed user) as a backup.
+    pub keep_backup: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -147,6 +147,8 @@ struct JsonFile {
     status: &'static str,
     mode: String,
     sha256: String,
+    /// Where the file's previous version was kept by this run (one generation, `NAME.bak`).
+    backup: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -175,6 +177,22 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The JSON report of a run that wrote: statuses and backups from the writer's report.
+pub fn json_written(
+    setup: &Setup,
+    plan: &Plan,
+    written: &write::Report,
+    warnings: &[String],
+) -> String {
+    let changes: Vec<Change> = written.files.iter().map(|file| file.change).collect();
+    let backups: Vec<Option<String>> = written
+        .files
+        .iter()
+        .map(|file| file.backup.as_ref().map(|path| path.display().to_string()))
+        .collect();
+    document(setup, plan, &changes, &backups, false, warnings)
+}
+
 /// The JSON report: one document, `changes` in the plan's order. Its schema is in the README.
 pub fn json(
     setup: &Setup,
@@ -183,11 +201,23 @@ pub fn json(
     check: bool,
     warnings: &[String],
 ) -> String {
+    document(setup, plan, changes, &[], check, warnings)
+}
+
+fn document(
+    setup: &Setup,
+    plan: &Plan,
+    changes: &[Change],
+    backups: &[Option<String>],
+    check: bool,
+    warnings: &[String],
+) -> String {
     let files: Vec<JsonFile> = plan
         .artifacts
         .iter()
         .zip(changes)
-        .map(|(artifact, change)| JsonFile {
+        .enumerate()
+        .map(|(index, (artifact, change))| JsonFile {
             path: setup
                 .out_dir()
                 .join(&artifact.file_name)
@@ -196,6 +226,7 @@ pub fn json(
             status: status(*change),
             mode: format!("{:04o}", artifact.mode),
             sha256: sha256_hex(&artifact.contents),
+            backup: backups.get(index).cloned().flatten(),
         })
         .collect();
     let certificate = plan

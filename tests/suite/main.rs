@@ -21,6 +21,7 @@ mod property;
 mod pty;
 mod render;
 mod rerun;
+mod transaction;
 mod users;
 mod verify;
 mod wizard;

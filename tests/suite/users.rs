@@ -395,13 +395,23 @@ fn every_edit_keeps_the_replaced_file_as_a_backup() {
         text(&output.stdout)
     );
     assert_eq!(fs::read_to_string(&backup).unwrap(), first);
-    let second = fs::read_to_string(&file).unwrap();
+    // One generation: the next edit's backup replaces it.
+    add(&out, "bob", "bob password 12");
+    let third = fs::read_to_string(&file).unwrap();
+    assert!(fs::read_to_string(&backup).unwrap().contains("alice:"));
+    // A removal keeps no backup (it would hold alice's hash), unless asked to.
     assert_success(&remove(&out, "alice"));
-    assert_eq!(fs::read_to_string(&backup).unwrap(), first);
-    assert_eq!(
-        fs::read_to_string(out.join(".htpasswd.bak.1")).unwrap(),
-        second
-    );
+    assert!(!backup.exists());
+    assert!(!out.join(".htpasswd.bak.1").exists());
+    add(&out, "alice", "alice password 2");
+    let dir_arg = out.display().to_string();
+    assert_success(&user(
+        &["remove", "alice", "--keep-backup", "--dir", &dir_arg],
+        None,
+    ));
+    assert!(fs::read_to_string(&backup).unwrap().contains("alice:"));
+    assert!(!fs::read_to_string(&file).unwrap().contains("alice:"));
+    assert_ne!(third, first);
 }
 
 #[test]

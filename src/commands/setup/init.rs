@@ -36,6 +36,12 @@ pub fn run(
     let now = OffsetDateTime::now_utc();
     let asked = wizard::ask(given, &remembered, prompter, now)?;
     let setup = steps::resolve(asked.given, host)?;
+    // Held from reading what an earlier run left, over the summary and the question, to the last
+    // write: another command waits meanwhile (and is told this one holds it).
+    let (_lock, recovery_note) = steps::lock_folder(&setup)?;
+    if let Some(note) = recovery_note {
+        writeln!(streams.err, "note: {note}")?;
+    }
     let mut existing = Existing::read(&setup, now);
     // The wizard shows a generated password once, on screen, instead of storing it; it never
     // takes one from an earlier password.txt.

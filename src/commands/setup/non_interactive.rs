@@ -25,6 +25,14 @@ pub fn run(
     let now = OffsetDateTime::now_utc();
     let setup = steps::resolve(given, host)?;
     steps::check_provided_certificate(&setup, now)?;
+    // --check only reads; a run that writes holds the folder's lock from here to its last write.
+    let (_lock, recovery_note) = match show.check {
+        true => (None, None),
+        false => {
+            let (lock, note) = steps::lock_folder(&setup)?;
+            (Some(lock), note)
+        }
+    };
     let mut existing = Existing::read(&setup, now);
     let obtained = steps::obtain_password(&setup, None, &mut existing, streams.stdin, environment)?;
     let templates = Templates::embedded();
@@ -39,6 +47,7 @@ pub fn run(
     )?;
     let mut warnings: Vec<String> = steps::weak_password_warning(&setup, &obtained)
         .into_iter()
+        .chain(recovery_note)
         .collect();
 
     if show.check {
@@ -82,8 +91,7 @@ pub fn run(
     }
     match show.format {
         ReportFormat::Json => {
-            let changes: Vec<_> = written.files.iter().map(|file| file.change).collect();
-            let document = report::json(&setup, &plan, &changes, false, &warnings);
+            let document = report::json_written(&setup, &plan, &written, &warnings);
             writeln!(streams.out, "{document}")?;
         }
         ReportFormat::Text => {

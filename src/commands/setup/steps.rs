@@ -11,12 +11,26 @@ use crate::bundle::existing::Existing;
 use crate::bundle::plan::Plan;
 use crate::bundle::templates::Templates;
 use crate::error::Failure;
+use crate::host::lock_wait;
 use crate::host::secret_input::{self, ObtainedPassword};
 use crate::model::given::{Auth, Given};
 use crate::model::password::{Password, PasswordSource};
 use crate::model::setup::{self, HostFacts, Setup, SetupError, Tls, Topology};
 use crate::output::report;
 use crate::write;
+use crate::write::lock::{self, FolderLock};
+
+/// Takes the output folder's lock (making the folder), held from reading what an earlier run
+/// left to the last write, so concurrent runs take turns. Returns it with a note about what it
+/// put right after an interrupted run, if anything.
+pub fn lock_folder(setup: &Setup) -> Result<(FolderLock, Option<String>), Failure> {
+    let wait = lock_wait::from_environment()
+        .map_err(Failure::Usage)?
+        .unwrap_or(lock::DEFAULT_WAIT);
+    let lock = FolderLock::acquire(setup.out_dir(), wait)?;
+    let note = lock.recovery_note();
+    Ok((lock, note))
+}
 
 pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, Failure> {
     setup::resolve(given, host).map_err(|error| match error {
