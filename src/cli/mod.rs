@@ -6,6 +6,7 @@
 //! shows, nor check values against each other: `model::setup::resolve` does that for every way
 //! in.
 
+mod generate;
 mod help;
 mod value_parser;
 
@@ -19,6 +20,7 @@ use crate::model::request::{
     BundleOptions, ReportFormat, Request, SetupRequest, Show, UserAction, UserRequest,
     VerifyRequest,
 };
+use crate::model::request::{CompletionsRequest, ManRequest};
 use crate::model::values::UserName;
 use value_parser::{FlagValue, checked};
 
@@ -45,6 +47,8 @@ pub fn command() -> clap::Command {
 #[command(
     name = "promsetup",
     version,
+    // promsetup's own --version (below) also names the commit and the bcrypt backend.
+    disable_version_flag = true,
     about = help::ABOUT,
     long_about = help::LONG_ABOUT,
     after_long_help = help::AFTER_HELP,
@@ -54,6 +58,10 @@ pub fn command() -> clap::Command {
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+
+    /// Print the version, the git commit it was built from and the bcrypt backend in use.
+    #[arg(short = 'V', long, global = true)]
+    version: bool,
 
     #[command(flatten)]
     options: Options,
@@ -75,6 +83,22 @@ enum Command {
     /// Add, remove or list basic-auth users in a bundle's .htpasswd (and web.yml), leaving
     /// other users' lines as they are.
     User(UserArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
+    ///
+    /// For example `promsetup completions bash >
+    /// ~/.local/share/bash-completion/completions/promsetup`. The Debian package installs the
+    /// scripts for bash, zsh and fish.
+    Completions(CompletionsArgs),
+    /// Write the man pages, one per command, into --out DIR (used to build the .deb).
+    #[command(hide = true)]
+    Man,
+}
+
+#[derive(Debug, Args)]
+struct CompletionsArgs {
+    /// The shell the script is for.
+    #[arg(value_enum, value_name = "SHELL")]
+    shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -245,6 +269,9 @@ impl Cli {
         };
         let mut given = options.setup.0;
         given.force = options.force;
+        if self.version {
+            return Request::Version;
+        }
         if options.forget {
             return Request::Forget;
         }
@@ -268,6 +295,13 @@ impl Cli {
                     UserActionArg::Remove { name } => UserAction::Remove(name),
                     UserActionArg::List => UserAction::List,
                 },
+            }),
+            Some(Command::Completions(args)) => Request::Completions(CompletionsRequest {
+                script: generate::completions(args.shell),
+            }),
+            Some(Command::Man) => Request::Man(ManRequest {
+                out: given.out_dir,
+                pages: generate::man_pages(),
             }),
             command @ (Some(Command::Init) | None) => Request::Setup(SetupRequest {
                 flags: given,
