@@ -89,8 +89,8 @@ enum Command {
     /// ~/.local/share/bash-completion/completions/promsetup`. The Debian package installs the
     /// scripts for bash, zsh and fish.
     Completions(CompletionsArgs),
-    /// Write the man pages, one per command, into --out DIR (used to build the .deb).
-    #[command(hide = true)]
+    /// Write the man pages, one per command, into --out DIR (e.g. ~/.local/share/man/man1;
+    /// the Debian package has them already).
     Man,
 }
 

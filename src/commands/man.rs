@@ -1,6 +1,7 @@
-//! `promsetup man --out DIR` (hidden): writes the man pages `cli/` rendered from the command
-//! line's definition, one per command (`promsetup.1`, `promsetup-verify.1`, ...), so the Debian
-//! package's pages always match `--help`. `packaging/build-deb` calls it.
+//! `promsetup man --out DIR`: writes the man pages `cli/` rendered from the command line's
+//! definition, one per command (`promsetup.1`, `promsetup-verify.1`, ...), so the Debian
+//! package's pages always match `--help` (`packaging/build-deb` calls it), and so a `cargo
+//! install` has them too.
 //!
 //! It writes through `write::apply` (atomic, mode 0644, replacing older pages without backups)
 //! and must not render the pages itself: that needs clap, which is `cli/`'s.

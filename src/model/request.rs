@@ -19,7 +19,7 @@ pub enum Request {
     User(UserRequest),
     /// `promsetup completions SHELL`.
     Completions(CompletionsRequest),
-    /// `promsetup man --out DIR` (hidden: for packaging).
+    /// `promsetup man --out DIR`.
     Man(ManRequest),
     /// `--version`.
     Version,
