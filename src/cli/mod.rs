@@ -26,7 +26,7 @@ use value_parser::{FlagValue, checked};
 
 /// Parses the process's arguments; on a bad command line clap prints why and exits with 2.
 pub fn parse() -> Request {
-    Cli::parse().into_request()
+    try_parse_from(std::env::args_os()).unwrap_or_else(|error| error.exit())
 }
 
 /// Parses `args` (the program's name first), for tests and callers that have their own argv.
@@ -35,7 +35,29 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    Cli::try_parse_from(args).map(Cli::into_request)
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    Cli::try_parse_from(&args)
+        .map(Cli::into_request)
+        .or_else(|error| {
+            // clap's own --version answered before required arguments were checked
+            // (`promsetup user add --version`); promsetup's answers the same.
+            let missing = matches!(
+                error.kind(),
+                clap::error::ErrorKind::MissingRequiredArgument
+                    | clap::error::ErrorKind::MissingSubcommand
+                    | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            );
+            let asks_version = args
+                .iter()
+                .skip(1)
+                .take_while(|arg| *arg != "--")
+                .any(|arg| arg == "--version" || arg == "-V");
+            if missing && asks_version {
+                Ok(Request::Version)
+            } else {
+                Err(error)
+            }
+        })
 }
 
 /// The whole command: `clap::CommandFactory` for completions and help tests.
@@ -369,6 +391,35 @@ mod tests {
         );
         let request = setup_request(&["--tls-cert", "/a.pem", "--tls-key", "/a.key"]);
         assert_eq!(request.flags.tls_cert.unwrap().to_string(), "/a.pem");
+    }
+
+    #[test]
+    fn version_answers_even_where_a_required_argument_is_missing() {
+        for args in [
+            &["promsetup", "--version"][..],
+            &["promsetup", "-V"],
+            &["promsetup", "user", "--version"],
+            &["promsetup", "user", "add", "-V"],
+            &[
+                "promsetup",
+                "verify",
+                "--version",
+                "--domain",
+                "example.com",
+            ],
+        ] {
+            assert!(
+                matches!(try_parse_from(args), Ok(Request::Version)),
+                "{args:?}"
+            );
+        }
+        assert!(try_parse_from(["promsetup", "user", "add"]).is_err());
+        // After `--` it is no flag (here a user name, which is refused on its own terms).
+        assert!(!matches!(
+            try_parse_from(["promsetup", "user", "add", "--", "--version"]),
+            Ok(Request::Version)
+        ));
+        assert!(try_parse_from(["promsetup", "--version", "--domain", "a;b"]).is_err());
     }
 
     #[test]

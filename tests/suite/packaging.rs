@@ -106,6 +106,7 @@ fn version_names_the_commit_and_the_bcrypt_backend() {
     // -V, and after a subcommand, say the same.
     assert_eq!(promsetup(&["-V"]), version);
     assert_eq!(promsetup(&["verify", "--version"]), version);
+    assert_eq!(promsetup(&["user", "add", "--version"]), version);
 }
 
 // ---------------------------------------------------------------------------------------------
