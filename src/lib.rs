@@ -38,5 +38,8 @@ pub fn run(
         Request::Forget => commands::forget::run(streams.out),
         Request::Verify(verify) => commands::verify::run(verify, streams),
         Request::User(user) => commands::user::run(user, streams, prompter),
+        Request::Completions(completions) => commands::completions::run(completions, streams.out),
+        Request::Man(man) => commands::man::run(man, streams.out),
+        Request::Version => commands::version::run(streams.out),
     }
 }

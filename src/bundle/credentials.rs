@@ -25,6 +25,23 @@ pub fn bcrypt(password: &Password, cost: BcryptCost) -> String {
     })
 }
 
+/// Which implementation `bcrypt` uses on this machine (`promsetup --version` says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The system's crypt library (libxcrypt): the code nginx checks the hash with.
+    SystemCrypt,
+    /// The bcrypt crate, when the system's crypt cannot make a bcrypt hash.
+    Crate,
+}
+
+/// Asks the system's crypt for a hash at the lowest cost, as `bcrypt` does first.
+pub fn backend() -> Backend {
+    match crate::host::system_crypt::bcrypt("promsetup --version", 4) {
+        Some(_) => Backend::SystemCrypt,
+        None => Backend::Crate,
+    }
+}
+
 /// The cost of a bcrypt hash (`$2y$05$...` is 5), or `None` for another scheme.
 pub fn bcrypt_cost(hash: &str) -> Option<u32> {
     let mut parts = hash.split('$');

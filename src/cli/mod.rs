@@ -6,6 +6,7 @@
 //! shows, nor check values against each other: `model::setup::resolve` does that for every way
 //! in.
 
+mod generate;
 mod help;
 mod value_parser;
 
@@ -19,12 +20,13 @@ use crate::model::request::{
     BundleOptions, ReportFormat, Request, SetupRequest, Show, UserAction, UserRequest,
     VerifyRequest,
 };
+use crate::model::request::{CompletionsRequest, ManRequest};
 use crate::model::values::UserName;
 use value_parser::{FlagValue, checked};
 
 /// Parses the process's arguments; on a bad command line clap prints why and exits with 2.
 pub fn parse() -> Request {
-    Cli::parse().into_request()
+    try_parse_from(std::env::args_os()).unwrap_or_else(|error| error.exit())
 }
 
 /// Parses `args` (the program's name first), for tests and callers that have their own argv.
@@ -33,7 +35,29 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    Cli::try_parse_from(args).map(Cli::into_request)
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    Cli::try_parse_from(&args)
+        .map(Cli::into_request)
+        .or_else(|error| {
+            // clap's own --version answered before required arguments were checked
+            // (`promsetup user add --version`); promsetup's answers the same.
+            let missing = matches!(
+                error.kind(),
+                clap::error::ErrorKind::MissingRequiredArgument
+                    | clap::error::ErrorKind::MissingSubcommand
+                    | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            );
+            let asks_version = args
+                .iter()
+                .skip(1)
+                .take_while(|arg| *arg != "--")
+                .any(|arg| arg == "--version" || arg == "-V");
+            if missing && asks_version {
+                Ok(Request::Version)
+            } else {
+                Err(error)
+            }
+        })
 }
 
 /// The whole command: `clap::CommandFactory` for completions and help tests.
@@ -45,6 +69,8 @@ pub fn command() -> clap::Command {
 #[command(
     name = "promsetup",
     version,
+    // promsetup's own --version (below) also names the commit and the bcrypt backend.
+    disable_version_flag = true,
     about = help::ABOUT,
     long_about = help::LONG_ABOUT,
     after_long_help = help::AFTER_HELP,
@@ -54,6 +80,10 @@ pub fn command() -> clap::Command {
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+
+    /// Print the version, the git commit it was built from and the bcrypt backend in use.
+    #[arg(short = 'V', long, global = true)]
+    version: bool,
 
     #[command(flatten)]
     options: Options,
@@ -75,6 +105,22 @@ enum Command {
     /// Add, remove or list basic-auth users in a bundle's .htpasswd (and web.yml), leaving
     /// other users' lines as they are.
     User(UserArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
+    ///
+    /// For example `promsetup completions bash >
+    /// ~/.local/share/bash-completion/completions/promsetup`. The Debian package installs the
+    /// scripts for bash, zsh and fish.
+    Completions(CompletionsArgs),
+    /// Write the man pages, one per command, into --out DIR (e.g. ~/.local/share/man/man1;
+    /// the Debian package has them already).
+    Man,
+}
+
+#[derive(Debug, Args)]
+struct CompletionsArgs {
+    /// The shell the script is for.
+    #[arg(value_enum, value_name = "SHELL")]
+    shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -249,6 +295,9 @@ impl Cli {
         };
         let mut given = options.setup.0;
         given.force = options.force;
+        if self.version {
+            return Request::Version;
+        }
         if options.forget {
             return Request::Forget;
         }
@@ -279,6 +328,13 @@ impl Cli {
                     UserActionArg::Remove { name, .. } => UserAction::Remove(name),
                     UserActionArg::List => UserAction::List,
                 },
+            }),
+            Some(Command::Completions(args)) => Request::Completions(CompletionsRequest {
+                script: generate::completions(args.shell),
+            }),
+            Some(Command::Man) => Request::Man(ManRequest {
+                out: given.out_dir,
+                pages: generate::man_pages(),
             }),
             command @ (Some(Command::Init) | None) => Request::Setup(SetupRequest {
                 flags: given,
@@ -346,6 +402,35 @@ mod tests {
         );
         let request = setup_request(&["--tls-cert", "/a.pem", "--tls-key", "/a.key"]);
         assert_eq!(request.flags.tls_cert.unwrap().to_string(), "/a.pem");
+    }
+
+    #[test]
+    fn version_answers_even_where_a_required_argument_is_missing() {
+        for args in [
+            &["promsetup", "--version"][..],
+            &["promsetup", "-V"],
+            &["promsetup", "user", "--version"],
+            &["promsetup", "user", "add", "-V"],
+            &[
+                "promsetup",
+                "verify",
+                "--version",
+                "--domain",
+                "example.com",
+            ],
+        ] {
+            assert!(
+                matches!(try_parse_from(args), Ok(Request::Version)),
+                "{args:?}"
+            );
+        }
+        assert!(try_parse_from(["promsetup", "user", "add"]).is_err());
+        // After `--` it is no flag (here a user name, which is refused on its own terms).
+        assert!(!matches!(
+            try_parse_from(["promsetup", "user", "add", "--", "--version"]),
+            Ok(Request::Version)
+        ));
+        assert!(try_parse_from(["promsetup", "--version", "--domain", "a;b"]).is_err());
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! `console::Streams` and ends in `error::Outcome` or `error::Failure`. Commands never import
 //! each other; what two share lives below them.
 
+pub mod completions;
 pub mod forget;
+pub mod man;
 pub mod setup;
 pub mod user;
 pub mod verify;
+pub mod version;

@@ -17,6 +17,12 @@ pub enum Request {
     Forget,
     Verify(VerifyRequest),
     User(UserRequest),
+    /// `promsetup completions SHELL`.
+    Completions(CompletionsRequest),
+    /// `promsetup man --out DIR`.
+    Man(ManRequest),
+    /// `--version`.
+    Version,
 }
 
 /// How the result is shown, from `--check`, `--diff` and `--format`.
@@ -81,4 +87,25 @@ pub enum UserAction {
     Add(UserName),
     Remove(UserName),
     List,
+}
+
+/// A shell completion script, already rendered from the command line's definition.
+#[derive(Debug)]
+pub struct CompletionsRequest {
+    pub script: Vec<u8>,
+}
+
+/// Man pages to write, already rendered from the command line's definition.
+#[derive(Debug)]
+pub struct ManRequest {
+    /// `--out DIR`: where the pages go (required: there is no default folder for them).
+    pub out: Option<PathBuf>,
+    pub pages: Vec<ManPage>,
+}
+
+/// One man page: its file name (`promsetup-verify.1`) and its roff source.
+#[derive(Debug)]
+pub struct ManPage {
+    pub file_name: String,
+    pub contents: Vec<u8>,
 }

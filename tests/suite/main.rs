@@ -17,6 +17,7 @@ mod e2e_hardening;
 mod filesystem;
 mod hostile;
 mod output_streams;
+mod packaging;
 mod property;
 mod pty;
 mod render;
