@@ -564,6 +564,7 @@ fn sigkill_or_eio_at_each_rename_and_fsync_of_the_real_binary() {
         ("fsync,fdatasync", "error=EIO"),
         ("rename,renameat,renameat2", "error=EIO"),
     ] {
+        let mut failed_runs = 0;
         for when in 1.. {
             let out = dir.path().join(format!("t{trials}"));
             copy_bundle(&template, &out);
@@ -596,8 +597,15 @@ fn sigkill_or_eio_at_each_rename_and_fsync_of_the_real_binary() {
             if ran_through {
                 break; // the run has fewer such calls than `when`
             }
+            failed_runs += 1;
             assert!(when < 100, "{syscalls} {action}: no end");
         }
+        // Four files and their backups change: at least their 8 renames (and their fsyncs, and
+        // the folder's) each end the run, killed or failed; an ignored EIO would not.
+        assert!(
+            failed_runs >= 9,
+            "{syscalls} {action}: {failed_runs} failed runs"
+        );
     }
     eprintln!("strace injections: {trials} trials: {outcomes:?}");
     assert!(trials > 40, "{trials}");

@@ -36,12 +36,6 @@ pub fn run(
     let now = OffsetDateTime::now_utc();
     let asked = wizard::ask(given, &remembered, prompter, now)?;
     let setup = steps::resolve(asked.given, host)?;
-    // Held from reading what an earlier run left, over the summary and the question, to the last
-    // write: another command waits meanwhile (and is told this one holds it).
-    let (_lock, recovery_note) = steps::lock_folder(&setup)?;
-    if let Some(note) = recovery_note {
-        writeln!(streams.err, "note: {note}")?;
-    }
     let mut existing = Existing::read(&setup, now);
     // The wizard shows a generated password once, on screen, instead of storing it; it never
     // takes one from an earlier password.txt.
@@ -78,6 +72,23 @@ pub fn run(
     }
 
     prompter::writing_begins();
+    // The folder's lock is taken only now: nobody waits while a person reads the summary, and
+    // Ctrl-C at a question (which ends the process at once) leaves no folder made for the lock.
+    // What an earlier run left is read again under the lock, and the plan made from it.
+    let (_lock, recovery_note) = steps::lock_folder(&setup)?;
+    if let Some(note) = recovery_note {
+        writeln!(streams.err, "note: {note}")?;
+    }
+    let mut existing = Existing::read(&setup, now);
+    existing.generated_password = None;
+    let plan = plan::plan(
+        &setup,
+        &obtained.password,
+        false,
+        now,
+        &templates,
+        &existing,
+    )?;
     let policy = write::Policy {
         force: true,
         backups: true,
