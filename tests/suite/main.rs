@@ -22,4 +22,5 @@ mod render;
 mod rerun;
 mod users;
 mod verify;
+mod verify_hardened;
 mod wizard;
