@@ -22,5 +22,6 @@ mod render;
 mod rerun;
 mod users;
 mod verify;
+mod verify_deployed;
 mod verify_hardened;
 mod wizard;
