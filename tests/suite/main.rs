@@ -22,6 +22,7 @@ mod render;
 mod rerun;
 mod users;
 mod verify;
+mod verify_browser;
 mod verify_deployed;
 mod verify_hardened;
 mod wizard;
