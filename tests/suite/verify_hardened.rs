@@ -450,3 +450,51 @@ fn format_json_is_one_document_with_every_check() {
         assert!(doc.get(key.as_str().unwrap()).is_some(), "missing {key}");
     }
 }
+
+#[test]
+fn programs_run_by_absolute_path_with_an_environment_without_the_password() {
+    let bundle = bundle();
+    // An `nginx` first on PATH that records how it was started.
+    let bin = tempfile::tempdir().unwrap();
+    let record = bin.path().join("record");
+    let fake = bin.path().join("nginx");
+    fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\n{{ echo \"argv0=$0\"; /usr/bin/env; }} >> {}\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut command = promsetup_command();
+    command
+        .arg("verify")
+        .arg(&bundle.dir)
+        .env("PATH", &path)
+        .env("PROMSETUP_PASSWORD", PASSWORD)
+        .env("PROMSETUP_CHILD_MARKER", "inherited")
+        .timeout(LIMIT);
+    let output = command.output().unwrap();
+    let recorded = fs::read_to_string(&record).unwrap_or_else(|_| {
+        panic!(
+            "the nginx on PATH was not run: {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    assert!(
+        recorded.contains(&format!("argv0={}", fake.display())),
+        "not run by its absolute path: {recorded}"
+    );
+    assert!(!recorded.contains("PROMSETUP_PASSWORD"), "{recorded}");
+    assert!(!recorded.contains(PASSWORD), "{recorded}");
+    assert!(
+        !recorded.contains("PROMSETUP_CHILD_MARKER"),
+        "environment not cleared: {recorded}"
+    );
+}
