@@ -1,23 +1,25 @@
-//! `promsetup verify [DIR] [--url URL]`: checks a bundle folder, and with `--url` the service
-//! deployed from it, printing one line per check: `ok`, `warning` or `FAIL`, with the reason and
-//! what to do.
+//! `promsetup verify [DIR] [--url URL] [--format json]`: checks a bundle folder, and with
+//! `--url` the service deployed from it, printing one line per check: `ok`, `warning` or
+//! `FAIL`, with the reason and what to do (or, with `--format json`, one document).
 //!
 //! It owns the checks and their wording. Offline: the files the bundle has and their modes, the
 //! key against the certificate, the names and dates the certificate covers, the users and hash
 //! formats of `.htpasswd` and `web.yml`, the files `nginx.conf` names, `nginx -t` and `promtool
 //! check web-config`. Online: the reference guides' "Testing" section done for the user (401 with
 //! the realm without a password, metrics and the API with it, redirects inside the prefix), over
-//! TLS that trusts the bundle's certificate and nothing else. It must not write, change or fix
-//! anything: it reads files, runs `nginx -t` (its pid file pointed at /dev/null, its log at its
-//! own stderr), `promtool`, asks the system's crypt library, and sends GET requests. Every
-//! fix it names is for the user to run.
-
+//! TLS that trusts the bundle's certificate and nothing else, plus what a user meets: the flags
+//! Prometheus runs with, the UI's assets, and Prometheus's port past nginx. It must not write,
+//! change or fix anything: it reads files (bounded, `safe_read`), runs `nginx -t` (only on a
+//! configuration promsetup's template could have written; its pid file pointed at /dev/null, its
+//! log at its own stderr) and `promtool` by absolute path with a clean environment, asks the
+//! system's crypt library, and sends GET requests. Every fix it names is for the user to run.
 //!
 //! The files, by what they check (each imports this file, none imports another's checks):
 //! `findings` prints and counts; `bundle` (files, certificate, nginx -t, flags, modes) and
-//! `users` (password files, hashes, promtool) check offline; `online` checks the running
-//! service through `http`; `nginx_conf` and `web_config` read the configurations; `access`
-//! answers questions about paths and accounts.
+//! `users` (password files, hashes, promtool) check offline; `online` and `service` check the
+//! running service through `http`; `nginx_conf` and `web_config` read the configurations;
+//! `safe_read`, `hashes` and `access` bound the reads, the hashing and answer questions about
+//! paths and accounts.
 
 mod access;
 mod bundle;
