@@ -8,7 +8,14 @@ use promsetup::wizard::prompter::{self, Prompter, TerminalPrompter};
 
 fn main() -> ExitCode {
     let request = promsetup::cli::parse();
-    let host = promsetup::host::probe();
+    // verify runs no program but by absolute path with a clean environment: no `nginx -V`
+    // from PATH with PROMSETUP_PASSWORD in its environment; it needs no host facts.
+    let host = match request {
+        promsetup::model::request::Request::Verify(_) => {
+            promsetup::model::setup::HostFacts::unknown()
+        }
+        _ => promsetup::host::probe(),
+    };
     let mut terminal = prompter::terminal_attached().then(|| {
         prompter::exit_on_interrupt();
         TerminalPrompter::new()

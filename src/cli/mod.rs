@@ -135,6 +135,11 @@ struct VerifyArgs {
     /// the prefix, TLS verified against the bundle's certificate.
     #[arg(long, value_name = "URL")]
     url: Option<String>,
+
+    /// Send the password to an http:// --url although the bundle serves TLS (anyone on the
+    /// path can read it). Without this flag verify checks such a URL without the password.
+    #[arg(long)]
+    allow_cleartext_password: bool,
 }
 
 #[derive(Debug, Args)]
@@ -311,6 +316,7 @@ impl Cli {
             Some(Command::Verify(args)) => Request::Verify(VerifyRequest {
                 bundle: bundle(args.dir, &given),
                 url: args.url,
+                allow_cleartext_password: args.allow_cleartext_password,
                 flags: given,
             }),
             Some(Command::User(args)) => Request::User(UserRequest {

@@ -68,6 +68,9 @@ pub struct BundleOptions {
 pub struct VerifyRequest {
     pub bundle: BundleOptions,
     pub url: Option<String>,
+    /// `--allow-cleartext-password`: send the password to an http:// URL even when the bundle
+    /// serves TLS.
+    pub allow_cleartext_password: bool,
     /// The setup flags given too (`--domain`, `--username`, `--renew-days`), which the checks
     /// compare the bundle with.
     pub flags: Given,

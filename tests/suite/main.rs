@@ -25,4 +25,7 @@ mod rerun;
 mod transaction;
 mod users;
 mod verify;
+mod verify_browser;
+mod verify_deployed;
+mod verify_hardened;
 mod wizard;

@@ -33,7 +33,9 @@ pub(super) fn same_path(a: &Path, b: &Path) -> bool {
 
 pub(super) fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
+    // Only absolute folders: a relative PATH entry would name a program in the current one.
     std::env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
         .chain(SBIN_DIRS.iter().map(PathBuf::from))
         .map(|dir| dir.join(name))
         .find(|candidate| {
@@ -106,4 +108,59 @@ pub(super) fn readable_by(path: &Path, account: &User, group: Option<Gid>) -> Re
     } else {
         Err(describe(&meta))
     }
+}
+
+/// The PATH children get: the system's folders only.
+const CHILD_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A command for `program` (an absolute path) with a clean, minimal environment: no
+/// `PROMSETUP_PASSWORD`, no proxy or loader variables, only PATH and a C locale.
+pub(super) fn clean_command(program: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    command
+        .env_clear()
+        .env("PATH", CHILD_PATH)
+        .env("LC_ALL", "C")
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+/// Why someone other than root could change `path` (the file, or a folder above it), when
+/// one could: a root process must not act on such a file, which may change between a check
+/// and its use. A root-owned folder with the sticky bit (/tmp) protects what root owns in it.
+pub(super) fn writable_by_others(path: &Path) -> Option<String> {
+    let path = std::path::absolute(path).ok()?;
+    let path = path.canonicalize().unwrap_or(path);
+    let mut components: Vec<&Path> = path.ancestors().collect();
+    components.reverse();
+    for (index, component) in components.iter().enumerate() {
+        let Ok(meta) = std::fs::metadata(component) else {
+            continue;
+        };
+        let mode = meta.mode();
+        let is_last = index + 1 == components.len();
+        // A sticky folder above keeps others from replacing what root owns in it.
+        let guarded = is_last || mode & 0o1000 == 0;
+        let reason = if meta.uid() != 0 {
+            Some(format!("it is owned by {}", user_name(meta.uid())))
+        } else if guarded && mode & 0o002 != 0 {
+            Some("every user can write to it".to_string())
+        } else if guarded && mode & 0o020 != 0 && meta.gid() != 0 {
+            Some(format!(
+                "its group {} can write to it",
+                group_name(Gid::from_raw(meta.gid()))
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Some(format!(
+                "{} {} ({reason}, mode {:04o})",
+                if is_last { "the file" } else { "the folder" },
+                component.display(),
+                mode & 0o7777
+            ));
+        }
+    }
+    None
 }

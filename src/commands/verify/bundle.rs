@@ -11,9 +11,13 @@ use nix::unistd::{Gid, Uid};
 use x509_parser::prelude::*;
 use zeroize::Zeroizing;
 
+use super::access::writable_by_others;
 use super::access::{file_name, group_name, same_path};
 use super::findings::Level;
-use super::nginx_conf::{nginx_message, nginx_test};
+use super::nginx_conf::{foreign_directives, nginx_message, nginx_test};
+use super::safe_read::{
+    CONFIG_LIMIT, PEM_LIMIT, USER_FILE_LIMIT, read_capped, read_text, unreadable_fix,
+};
 use super::{Checker, Placed, Verifier};
 use crate::bundle::cert::provided::{self as provided_cert, Refused};
 use crate::bundle::layout::{
@@ -33,6 +37,13 @@ pub(super) fn date(moment: OffsetDateTime) -> String {
 
 impl Verifier<'_, '_> {
     pub(super) fn check_shape(&mut self) {
+        self.report.section("shape");
+        for why in self.bundle.unreadable.clone() {
+            self.report.fail(
+                &why,
+                "write the bundle again with promsetup ... --force (it writes UTF-8 text files)",
+            );
+        }
         let bundle = &self.bundle;
         if let Some(why) = &bundle.nginx_unreadable {
             let why = why.clone();
@@ -96,9 +107,10 @@ impl Verifier<'_, '_> {
             None if in_bundle => Some(placed.bundle.clone()),
             Some(configured) if configured.exists() => {
                 if in_bundle {
-                    if let (Ok(installed), Ok(ours)) =
-                        (std::fs::read(configured), std::fs::read(&placed.bundle))
-                        && installed != ours
+                    if let (Ok(installed), Ok(ours)) = (
+                        read_capped(configured, USER_FILE_LIMIT),
+                        read_capped(&placed.bundle, USER_FILE_LIMIT),
+                    ) && installed != ours
                     {
                         self.report.warn(
                             &format!(
@@ -158,6 +170,7 @@ impl Verifier<'_, '_> {
     }
 
     pub(super) fn check_tls(&mut self) {
+        self.report.section("tls");
         let (certificate, key, named_by) = match (&self.bundle.nginx, &self.bundle.web) {
             (Some(nginx), _) => (
                 nginx.certificate.clone(),
@@ -200,12 +213,12 @@ impl Verifier<'_, '_> {
             return;
         };
         let shown = self.bundle.show(&certificate_path);
-        let pem = match std::fs::read(&certificate_path) {
+        let pem = match read_capped(&certificate_path, PEM_LIMIT) {
             Ok(pem) => pem,
             Err(error) => {
                 self.report.fail(
                     &format!("cannot read the certificate {shown}: {error}"),
-                    "run verify as a user who can read it (e.g. root)",
+                    unreadable_fix(&error),
                 );
                 return;
             }
@@ -230,10 +243,10 @@ impl Verifier<'_, '_> {
         let mut key_pem = None;
         if let Some(key_path) = &key_path {
             let key_shown = self.bundle.show(key_path);
-            match std::fs::read_to_string(key_path).map(Zeroizing::new) {
+            match read_text(key_path, PEM_LIMIT).map(Zeroizing::new) {
                 Err(error) => self.report.fail(
                     &format!("cannot read the key {key_shown}: {error}"),
-                    "run verify as a user who can read it (e.g. root)",
+                    unreadable_fix(&error),
                 ),
                 Ok(text) => match rcgen::KeyPair::from_pem(&text) {
                     Err(_) => self.report.fail(
@@ -409,6 +422,7 @@ impl Verifier<'_, '_> {
     }
 
     pub(super) fn check_nginx(&mut self) {
+        self.report.section("nginx");
         let Some(nginx) = &self.bundle.nginx else {
             return;
         };
@@ -442,6 +456,13 @@ impl Verifier<'_, '_> {
         // nginx reads a relative -c against its own prefix (/usr/share/nginx), not the current
         // folder: give it the absolute path.
         let conf = std::fs::canonicalize(&conf).unwrap_or(conf);
+        if let Some(refusal) = self.refuse_nginx_test(&conf) {
+            self.report.fail(
+                &format!("nginx -t not run on {NGINX_CONF_FILE}: {}", refusal.0),
+                &refusal.1,
+            );
+            return;
+        }
         let (version, output) = match nginx_test(&program, &conf, nginx.has_pid) {
             Ok(ran) => ran,
             Err(error) => {
@@ -485,7 +506,48 @@ impl Verifier<'_, '_> {
         }
     }
 
+    /// Why `nginx -t` must not run on `conf`, with the fix: nginx runs (as whoever runs
+    /// verify, often root) the modules and files the configuration names, so it runs only on a
+    /// file that holds what promsetup writes and, as root, that no other user can change.
+    fn refuse_nginx_test(&self, conf: &std::path::Path) -> Option<(String, String)> {
+        let again = "write the bundle again with promsetup ... --force";
+        let text = match read_text(conf, CONFIG_LIMIT) {
+            Ok(text) => text,
+            Err(why) => return Some((format!("it cannot be read: {why}"), again.into())),
+        };
+        match foreign_directives(&text) {
+            Err(why) => return Some((format!("it cannot be read: {why}"), again.into())),
+            Ok(foreign) if !foreign.is_empty() => {
+                return Some((
+                    format!(
+                        "it holds directives promsetup never writes there: {} (nginx -t would \
+                         load what they name)",
+                        foreign.join(", ")
+                    ),
+                    format!(
+                        "remove them, or {again}; run nginx -t yourself only on a file you trust"
+                    ),
+                ));
+            }
+            Ok(_) => {}
+        }
+        if Uid::effective().is_root()
+            && let Some(why) = writable_by_others(conf)
+        {
+            return Some((
+                format!("verify runs as root and another user can change {why}"),
+                format!(
+                    "chown root and chmod go-w that folder or file, or run verify as the user \
+                     who owns {}",
+                    self.bundle.dir.display()
+                ),
+            ));
+        }
+        None
+    }
+
     pub(super) fn check_flags(&mut self) {
+        self.report.section("flags");
         if self.bundle.flags.is_none() {
             self.report.warn(
                 &format!("the bundle has no {FLAGS_FILE}"),
@@ -532,6 +594,7 @@ impl Verifier<'_, '_> {
 
     /// Secrets readable only by their owner (and the group that must read them).
     pub(super) fn check_modes(&mut self) {
+        self.report.section("modes");
         let dir = self.bundle.dir.clone();
         let mut files: Vec<(PathBuf, bool)> = Vec::new(); // (path, owner only)
         let key = self
@@ -559,15 +622,34 @@ impl Verifier<'_, '_> {
         let mut checked: Vec<PathBuf> = Vec::new();
         let mut fine = Vec::new();
         for (path, owner_only) in files {
-            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            let Ok(link) = std::fs::symlink_metadata(&path) else {
                 continue;
             };
             if checked.iter().any(|c| same_path(c, &path)) {
                 continue;
             }
             checked.push(path.clone());
+            // A link's own mode means nothing (certbot's live/ files are links into archive/):
+            // the target's mode is what counts, and the fix must name the target.
+            let (meta, shown, path) = if link.file_type().is_symlink() {
+                let shown_link = self.bundle.show(&path);
+                match (std::fs::metadata(&path), std::fs::canonicalize(&path)) {
+                    (Ok(meta), Ok(target)) => {
+                        let shown = format!("{shown_link} (a link to {})", target.display());
+                        (meta, shown, target)
+                    }
+                    _ => {
+                        self.report.fail(
+                            &format!("{shown_link} is a symbolic link to nothing"),
+                            &format!("point it at the file, or replace it: {}", path.display()),
+                        );
+                        continue;
+                    }
+                }
+            } else {
+                (link, self.bundle.show(&path), path)
+            };
             let mode = meta.mode() & 0o7777;
-            let shown = self.bundle.show(&path);
             if mode & 0o004 != 0 {
                 self.report.fail(
                     &format!(

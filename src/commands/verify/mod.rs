@@ -1,30 +1,35 @@
-//! `promsetup verify [DIR] [--url URL]`: checks a bundle folder, and with `--url` the service
-//! deployed from it, printing one line per check: `ok`, `warning` or `FAIL`, with the reason and
-//! what to do.
+//! `promsetup verify [DIR] [--url URL] [--format json]`: checks a bundle folder, and with
+//! `--url` the service deployed from it, printing one line per check: `ok`, `warning` or
+//! `FAIL`, with the reason and what to do (or, with `--format json`, one document).
 //!
 //! It owns the checks and their wording. Offline: the files the bundle has and their modes, the
 //! key against the certificate, the names and dates the certificate covers, the users and hash
 //! formats of `.htpasswd` and `web.yml`, the files `nginx.conf` names, `nginx -t` and `promtool
 //! check web-config`. Online: the reference guides' "Testing" section done for the user (401 with
 //! the realm without a password, metrics and the API with it, redirects inside the prefix), over
-//! TLS that trusts the bundle's certificate and nothing else. It must not write, change or fix
-//! anything: it reads files, runs `nginx -t` (its pid file pointed at /dev/null, its log at its
-//! own stderr), `promtool`, asks the system's crypt library, and sends GET requests. Every
-//! fix it names is for the user to run.
-
+//! TLS that trusts the bundle's certificate and nothing else, plus what a user meets: the flags
+//! Prometheus runs with, the UI's assets, and Prometheus's port past nginx. It must not write,
+//! change or fix anything: it reads files (bounded, `safe_read`), runs `nginx -t` (only on a
+//! configuration promsetup's template could have written; its pid file pointed at /dev/null, its
+//! log at its own stderr) and `promtool` by absolute path with a clean environment, asks the
+//! system's crypt library, and sends GET requests. Every fix it names is for the user to run.
 //!
 //! The files, by what they check (each imports this file, none imports another's checks):
 //! `findings` prints and counts; `bundle` (files, certificate, nginx -t, flags, modes) and
-//! `users` (password files, hashes, promtool) check offline; `online` checks the running
-//! service through `http`; `nginx_conf` and `web_config` read the configurations; `access`
-//! answers questions about paths and accounts.
+//! `users` (password files, hashes, promtool) check offline; `online` and `service` check the
+//! running service through `http`; `nginx_conf` and `web_config` read the configurations;
+//! `safe_read`, `hashes` and `access` bound the reads, the hashing and answer questions about
+//! paths and accounts.
 
 mod access;
 mod bundle;
 mod findings;
+mod hashes;
 mod http;
 mod nginx_conf;
 mod online;
+mod safe_read;
+mod service;
 mod users;
 mod web_config;
 
@@ -36,13 +41,14 @@ use crate::error::{Failure, Outcome};
 use crate::host::secret_input::{self as secret};
 use crate::model::given::Given;
 use crate::model::password::{Password, PasswordSource};
-use crate::model::request::VerifyRequest;
+use crate::model::request::{ReportFormat, VerifyRequest};
 use crate::model::setup::DEFAULT_OUT_DIR;
 use crate::model::values::Domain;
 use access::{find_program, same_path};
 use findings::Report;
 use http::Target;
 use nginx_conf::NginxConf;
+use safe_read::{CONFIG_LIMIT, NotRead, read_text};
 use web_config::WebConfig;
 
 /// Checks the bundle in `DIR` (else `--out`, else `./promsetup-bundle`) and, with `--url`, the
@@ -69,7 +75,11 @@ pub fn run(request: VerifyRequest, streams: Streams) -> Result<Outcome, Failure>
     };
 
     let mut verifier = Verifier {
-        report: Report::new(streams.out),
+        report: Report::new(
+            streams.out,
+            request.bundle.show.format == ReportFormat::Json,
+        ),
+        allow_cleartext: request.allow_cleartext_password,
         options: &request.flags,
         bundle,
         password,
@@ -106,6 +116,8 @@ struct Bundle {
     nginx: Option<NginxConf>,
     /// Set when nginx.conf is there but cannot be parsed; nginx -t says more.
     nginx_unreadable: Option<String>,
+    /// web.yml or prometheus.flags there but not read (not UTF-8, not a regular file, too big).
+    unreadable: Vec<String>,
     web: Option<WebConfig>,
     flags: Option<Vec<String>>,
 }
@@ -134,22 +146,43 @@ impl Bundle {
                 dir.display()
             ))
         })?;
-        let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+        // None: not there; Some(Err): there, but not read (the checks say why).
+        let read = |name: &str| match read_text(&dir.join(name), CONFIG_LIMIT) {
+            Err(NotRead::Missing) => None,
+            Err(why) => Some(Err(why.to_string())),
+            Ok(text) => Some(Ok(text)),
+        };
         let (nginx, nginx_unreadable) = match read(NGINX_CONF_FILE) {
             None => (None, None),
-            Some(text) => match NginxConf::parse(&text, dir) {
+            Some(Err(why)) => (Some(NginxConf::default()), Some(why)),
+            Some(Ok(text)) => match NginxConf::parse(&text, dir) {
                 Ok(conf) => (Some(conf), None),
                 Err(why) => (Some(NginxConf::default()), Some(why)),
             },
         };
-        let web = read(WEB_CONFIG_FILE).map(|text| WebConfig::parse(&text, dir));
-        let flags = read(FLAGS_FILE).map(|text| {
-            text.lines()
-                .map(str::trim)
-                .filter(|line| !line.is_empty() && !line.starts_with('#'))
-                .map(str::to_string)
-                .collect()
-        });
+        let mut unreadable = Vec::new();
+        let web = match read(WEB_CONFIG_FILE) {
+            None => None,
+            Some(Err(why)) => {
+                unreadable.push(format!("{WEB_CONFIG_FILE} cannot be read: {why}"));
+                Some(WebConfig::default())
+            }
+            Some(Ok(text)) => Some(WebConfig::parse(&text, dir)),
+        };
+        let flags = match read(FLAGS_FILE) {
+            None => None,
+            Some(Err(why)) => {
+                unreadable.push(format!("{FLAGS_FILE} cannot be read: {why}"));
+                Some(Vec::new())
+            }
+            Some(Ok(text)) => Some(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                    .map(str::to_string)
+                    .collect(),
+            ),
+        };
         if nginx.is_none() && web.is_none() && flags.is_none() {
             return Err(usage(format!(
                 "{} holds none of a bundle's files ({NGINX_CONF_FILE}, {WEB_CONFIG_FILE}, \
@@ -161,6 +194,7 @@ impl Bundle {
             dir: dir.to_path_buf(),
             nginx,
             nginx_unreadable,
+            unreadable,
             web,
             flags,
         })
@@ -224,6 +258,8 @@ struct Verifier<'a, 'o> {
     /// Who the online checks sign in as.
     username: Option<String>,
     nginx_program: Option<PathBuf>,
+    /// `--allow-cleartext-password`: send the password to an http:// URL of a TLS bundle.
+    allow_cleartext: bool,
 }
 
 /// A file the server reads: the bundle's copy, and the path the configuration names for it

@@ -2,8 +2,11 @@
 //! facts the checks need (`NginxConf`), and running `nginx -t` on it. It must not report
 //! findings (the checks in `bundle.rs` word them) or change any file.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+use super::access::clean_command;
 
 use crate::host::nginx as nginx_target;
 use crate::model::values::Version;
@@ -294,14 +297,13 @@ pub(super) fn nginx_test(
     conf: &Path,
     has_pid: bool,
 ) -> std::io::Result<(Option<Version>, Output)> {
-    let version = Command::new(program)
+    let version = clean_command(program)
         .arg("-V")
-        .stdin(Stdio::null())
         .output()
         .ok()
         .and_then(|o| nginx_target::parse_nginx_v(&String::from_utf8_lossy(&o.stderr)))
         .map(|t| t.nginx);
-    let mut command = Command::new(program);
+    let mut command = clean_command(program);
     command.arg("-t").arg("-c").arg(conf);
     // nginx -t writes its pid file to prove it can: /dev/null takes it, so the check needs
     // neither /run nor a folder of ours. Its log goes to its stderr, which is read here.
@@ -311,8 +313,62 @@ pub(super) fn nginx_test(
     if !has_pid {
         command.args(["-g", "pid /dev/null;"]);
     }
-    let output = command.stdin(Stdio::null()).output()?;
+    let output = command.output()?;
     Ok((version, output))
+}
+
+/// The template promsetup renders nginx.conf from: what a bundle's nginx.conf may hold.
+const TEMPLATE: &str = include_str!("../../../templates/nginx.conf.tera");
+
+/// Every directive the template can write, with the blocks around it
+/// ("http/server/location/proxy_pass"): the template with its tags taken out (both branches of
+/// each condition kept, each value a placeholder word), read by the same tokenizer.
+fn template_directives() -> Result<HashSet<String>, String> {
+    let mut plain = String::with_capacity(TEMPLATE.len());
+    let mut rest = TEMPLATE;
+    while let Some(start) = rest.find(['{']) {
+        plain.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        if let Some(end) = tail.strip_prefix("{%").and_then(|t| t.find("%}")) {
+            rest = &tail[end + 4..];
+        } else if let Some(end) = tail.strip_prefix("{{").and_then(|t| t.find("}}")) {
+            plain.push('x');
+            rest = &tail[end + 4..];
+        } else if let Some(end) = tail.strip_prefix("{#").and_then(|t| t.find("#}")) {
+            rest = &tail[end + 4..];
+        } else {
+            plain.push('{');
+            rest = &tail[1..];
+        }
+    }
+    plain.push_str(rest);
+    let tree = parse_directives(&tokenize(&plain)?, &mut 0, false)?;
+    let mut names = HashSet::new();
+    collect_paths(&tree, "", &mut names);
+    Ok(names)
+}
+
+fn collect_paths(list: &[Directive], parent: &str, into: &mut HashSet<String>) {
+    for directive in list {
+        let path = format!("{parent}{}", directive.name);
+        collect_paths(&directive.block, &format!("{path}/"), into);
+        into.insert(path);
+    }
+}
+
+/// The directives of `text` that promsetup's template never writes where they stand
+/// (`load_module`, `include`, `perl_modules`, ...), shown with their blocks; empty when
+/// nginx.conf holds only what promsetup writes. Running `nginx -t` as root on anything else
+/// would run whatever the file's author chose.
+pub(super) fn foreign_directives(text: &str) -> Result<Vec<String>, String> {
+    let allowed = template_directives()
+        .map_err(|why| format!("promsetup's own template does not parse ({why})"))?;
+    let tree = parse_directives(&tokenize(text)?, &mut 0, false)?;
+    let mut found = HashSet::new();
+    collect_paths(&tree, "", &mut found);
+    let mut foreign: Vec<String> = found.difference(&allowed).cloned().collect();
+    foreign.sort();
+    Ok(foreign)
 }
 
 #[cfg(test)]
@@ -397,6 +453,25 @@ http {
                 "2026/11/23 14:50:00 [emerg] 4040#4040: cannot load certificate \"/x\": failed"
             ),
             "[emerg] cannot load certificate \"/x\": failed"
+        );
+    }
+
+    #[test]
+    fn only_directives_the_template_writes_pass() {
+        assert_eq!(foreign_directives(CONF).unwrap(), Vec::<String>::new());
+        let hostile = format!("load_module /tmp/x.so;\n{CONF}\nhttp {{ include /tmp/*.conf; }}");
+        assert_eq!(
+            foreign_directives(&hostile).unwrap(),
+            vec!["http/include".to_string(), "load_module".to_string()]
+        );
+        let allowed = template_directives().unwrap();
+        assert!(
+            allowed.contains("http/server/location/proxy_pass"),
+            "{allowed:?}"
+        );
+        assert!(
+            allowed.contains("http/server/ssl_certificate_key"),
+            "{allowed:?}"
         );
     }
 }

@@ -19,6 +19,7 @@ pub(super) const MAX_REDIRECTS: usize = 5;
 
 impl Verifier<'_, '_> {
     pub(super) fn online(&mut self, target: &Target) {
+        self.report.section("online");
         self.report.note(&format!("\nChecking {}", target.base()));
         let checker = self.bundle.checker();
         let tls_bundle = self.certificate_pem.is_some();
@@ -99,7 +100,26 @@ impl Verifier<'_, '_> {
                 None
             }
         };
+        // The password never travels in clear to a bundle that serves TLS, unless asked.
+        let cleartext_refused = !target.https && tls_bundle && !self.allow_cleartext;
+        let password_given = self.password.is_some();
+        if cleartext_refused && password_given {
+            self.report.warn(
+                &format!(
+                    "the password was not sent to {}: the URL is http:// and the bundle serves \
+                     TLS, so anyone on the path could read it; the checks that need it were not \
+                     run",
+                    target.base()
+                ),
+                "Give the https:// URL, or add --allow-cleartext-password to send it anyway",
+            );
+            self.password = None;
+        }
         let agent = agent(anchors);
+
+        // 0. Nothing but nginx answers for Prometheus on this host's other addresses.
+        self.check_upstream_exposure(target);
+        self.report.section("online");
 
         // 1. Without credentials: 401 and the challenge.
         let base = target.base();
@@ -171,6 +191,9 @@ impl Verifier<'_, '_> {
         }
 
         let Some(authorization) = authorization else {
+            if cleartext_refused && password_given {
+                return;
+            }
             self.report.warn(
                 "the checks with the password were not run (metrics, API, redirects)",
                 "Give the password with --password-stdin, --password-file FILE or \
@@ -243,6 +266,11 @@ impl Verifier<'_, '_> {
 
         // 4. Prometheus's own redirects (/ to its UI) stay inside the prefix.
         self.check_redirect_chain(&agent, target, authorization);
+
+        // 4b. What Prometheus runs with, and what a browser loads.
+        self.check_running_flags(&agent, target, authorization);
+        self.check_ui_assets(&agent, target, authorization);
+        self.report.section("online");
 
         // 5. Nothing outside the prefix reaches Prometheus (/prometheusmetrics).
         if target.prefix != "/" {

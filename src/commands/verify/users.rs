@@ -2,11 +2,14 @@
 //! password given, whether the services' accounts can read the files, and `promtool check
 //! web-config`. It must not write or fix anything: each finding names the fix.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use nix::unistd::{Group, Uid, User};
 
 use super::access::{file_name, find_program, group_name, readable_by};
+use super::hashes::{bcrypt_time, max_bcrypt_cost, system_knows};
+use super::safe_read::{CONFIG_LIMIT, USER_FILE_LIMIT, read_capped, unreadable_fix};
 use super::web_config::promtool_check_web_config;
 use super::{Placed, Verifier};
 use crate::bundle::credentials::{Kind, Scheme, UserLines};
@@ -16,6 +19,8 @@ use crate::bundle::layout::{
 use crate::model::setup::DEFAULT_PROMETHEUS_ACCOUNT;
 
 /// From this bcrypt cost on, nginx (which hashes on every request) slows down noticeably.
+/// Up to this many users, each gets its own line; a longer file is summed up by hash format.
+const PER_USER_LINES: usize = 20;
 pub(super) const SLOW_NGINX_BCRYPT_COST: u32 = 10;
 
 /// A user file's users as `(line, user, hash)`, read by `credentials` as nginx or Prometheus
@@ -47,6 +52,7 @@ pub(super) fn read_users(kind: Kind, bytes: Vec<u8>) -> Result<(Users, Vec<usize
 
 impl Verifier<'_, '_> {
     pub(super) fn check_htpasswd(&mut self) {
+        self.report.section("htpasswd");
         let Some(nginx) = &self.bundle.nginx else {
             return;
         };
@@ -74,18 +80,28 @@ impl Verifier<'_, '_> {
             return;
         };
         let shown = self.bundle.show(&path);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match read_capped(&path, USER_FILE_LIMIT) {
             Ok(bytes) => bytes,
             Err(error) => {
                 self.report.fail(
                     &format!("cannot read the password file {shown}: {error}"),
-                    "run verify as a user who can read it (e.g. root)",
+                    unreadable_fix(&error),
                 );
                 return;
             }
         };
         let (users, bad) = read_users(Kind::Htpasswd, bytes).unwrap_or_default();
-        for line in bad {
+        if bad.len() > PER_USER_LINES {
+            self.report.fail(
+                &format!(
+                    "{} more lines of {shown} are not USER:HASH (the first {PER_USER_LINES} \
+                     follow)",
+                    bad.len() - PER_USER_LINES
+                ),
+                "edit or delete those lines",
+            );
+        }
+        for line in bad.into_iter().take(PER_USER_LINES) {
             // The line itself is not shown: it may hold a password in clear.
             self.report.fail(
                 &format!("line {line} of {shown} is not USER:HASH: nobody can sign in with it"),
@@ -116,19 +132,60 @@ impl Verifier<'_, '_> {
             );
             return;
         }
-        let mut seen: Vec<&str> = Vec::new();
+        // Linear in the file: a set for the names, and on a long file one check per hash
+        // format (with its bcrypt cost) instead of one line per user.
+        let long = users.len() > PER_USER_LINES;
+        let mut seen: HashSet<&str> = HashSet::with_capacity(users.len());
+        let mut in_order: Vec<&str> = Vec::with_capacity(users.len());
+        let mut formats: Vec<(String, &str, &str, usize)> = Vec::new(); // (format, user, hash, count)
+        let mut twice = 0;
         for (line, user, hash) in users {
-            if seen.contains(&user.as_str()) {
-                self.report.warn(
-                    &format!("{shown} lists {user} twice (again on line {line})"),
-                    "Only the first line counts: delete the other",
-                );
+            if !seen.insert(user.as_str()) {
+                twice += 1;
+                if twice <= PER_USER_LINES {
+                    self.report.warn(
+                        &format!("{shown} lists {user} twice (again on line {line})"),
+                        "Only the first line counts: delete the other",
+                    );
+                }
                 continue;
             }
-            seen.push(user);
-            self.check_hash(shown, user, hash, bcrypt_only);
+            in_order.push(user);
+            if !long {
+                self.check_hash(shown, user, hash, bcrypt_only);
+                continue;
+            }
+            let format = format!("{:?}", Scheme::of(hash));
+            match formats.iter_mut().find(|(f, ..)| *f == format) {
+                Some(group) => group.3 += 1,
+                None => formats.push((format, user, hash, 1)),
+            }
         }
-        self.users = seen.iter().map(|u| u.to_string()).collect();
+        if twice > PER_USER_LINES {
+            self.report.warn(
+                &format!("{shown} lists {} more users twice", twice - PER_USER_LINES),
+                "Only the first line of each counts: delete the others",
+            );
+        }
+        if long {
+            self.report.ok(&format!(
+                "{shown}: read all {} lines, {} users in {} hash format{}; each format checked \
+                 once, on its first user",
+                users.len(),
+                in_order.len(),
+                formats.len(),
+                if formats.len() == 1 { "" } else { "s" }
+            ));
+            for (_, user, hash, count) in formats {
+                let label = if count > 1 {
+                    format!("{user} (and {} more users with this format)", count - 1)
+                } else {
+                    user.to_string()
+                };
+                self.check_hash(shown, &label, hash, bcrypt_only);
+            }
+        }
+        self.users = in_order.iter().map(|u| u.to_string()).collect();
 
         let given = self.options.username.as_ref().map(|u| u.to_string());
         let username = given.clone().or_else(|| {
@@ -169,13 +226,38 @@ impl Verifier<'_, '_> {
         ) else {
             return;
         };
-        if !matches!(Scheme::of(hash), Scheme::Bcrypt(_)) {
+        let Scheme::Bcrypt(cost) = Scheme::of(hash) else {
+            return;
+        };
+        let max = max_bcrypt_cost();
+        if cost > max {
+            self.report.fail(
+                &format!(
+                    "the password given was not checked: {username}'s bcrypt cost in {shown} is \
+                     {cost}, above {max}, the most verify computes (about {} per check here; \
+                     the server would spend that on every login)",
+                    bcrypt_time(cost)
+                ),
+                &format!(
+                    "set the password again at a sane cost: promsetup user add {username} \
+                     --bcrypt-cost 5 --dir {}",
+                    self.bundle.dir.display()
+                ),
+            );
             return;
         }
+        let checked = if users.len() > 1 {
+            format!(
+                " (hashed 1 of {} users' lines: only {username}'s)",
+                users.len()
+            )
+        } else {
+            String::new()
+        };
         match bcrypt::verify(password.expose(), hash) {
-            Ok(true) => self
-                .report
-                .ok(&format!("the password given is {username}'s in {shown}")),
+            Ok(true) => self.report.ok(&format!(
+                "the password given is {username}'s in {shown}{checked}"
+            )),
             Ok(false) => self.report.fail(
                 &format!("the password given is not {username}'s in {shown}"),
                 &format!(
@@ -223,6 +305,15 @@ impl Verifier<'_, '_> {
             Scheme::NginxOwn(name) => self.report.ok(&format!(
                 "{shown}: {user}'s hash is {name}, which nginx checks itself"
             )),
+            Scheme::Bcrypt(cost) if cost > max_bcrypt_cost() => self.report.fail(
+                &format!(
+                    "{shown}: {user}'s bcrypt cost is {cost}: nginx would spend about {} of a \
+                     worker on every login (verify checks at most cost {})",
+                    bcrypt_time(cost),
+                    max_bcrypt_cost()
+                ),
+                &reset,
+            ),
             Scheme::Bcrypt(cost) => {
                 self.check_system_crypt(shown, user, hash, "bcrypt");
                 if cost >= SLOW_NGINX_BCRYPT_COST {
@@ -248,7 +339,7 @@ impl Verifier<'_, '_> {
         let nginx_here = self.nginx_program.is_some();
         let fix = "use --auth prometheus (Prometheus checks bcrypt itself), or a hash nginx \
                    checks itself (htpasswd -m writes $apr1$)";
-        match crate::host::system_crypt::knows(hash) {
+        match system_knows(hash) {
             true => self.report.ok(&format!(
                 "{shown}: {user} has a {scheme} hash, which nginx hands to the system's \
                  crypt(), and this system's knows it"
@@ -327,6 +418,7 @@ impl Verifier<'_, '_> {
     }
 
     pub(super) fn check_web_config(&mut self) {
+        self.report.section("web_config");
         let Some(web) = &self.bundle.web else {
             return;
         };
@@ -349,7 +441,7 @@ impl Verifier<'_, '_> {
             return;
         };
         let shown = self.bundle.show(&path);
-        match std::fs::read(&path)
+        match read_capped(&path, CONFIG_LIMIT)
             .map_err(|e| e.to_string())
             .and_then(|bytes| read_users(Kind::WebConfig, bytes))
         {

@@ -3,7 +3,9 @@
 //! web-config` (run here) checks the YAML itself. It must not report findings.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+use super::access::clean_command;
 
 /// What verify needs from web.yml besides its users (which `credentials` reads): the TLS
 /// files. A line reader for the shape promsetup writes; `promtool check web-config` checks the
@@ -69,10 +71,9 @@ pub(super) fn yaml_pair(line: &str) -> Option<(String, String)> {
 
 /// Runs `promtool check web-config FILE`.
 pub(super) fn promtool_check_web_config(promtool: &Path, file: &Path) -> std::io::Result<Output> {
-    Command::new(promtool)
+    clean_command(promtool)
         .args(["check", "web-config"])
         .arg(file)
-        .stdin(Stdio::null())
         .output()
 }
 
