@@ -380,6 +380,13 @@ fn a_fifo_htpasswd_and_a_certificate_linked_to_dev_zero_are_refused_without_bloc
             "a character device, not a regular file",
         ],
     );
+    if require("nginx").is_some() {
+        // nginx -t would read the certificate itself, without bounds.
+        run.line(
+            "FAIL",
+            &["nginx -t not run", "a character device, not a regular file"],
+        );
+    }
 }
 
 #[test]

@@ -16,7 +16,7 @@ use super::access::{file_name, group_name, same_path};
 use super::findings::Level;
 use super::nginx_conf::{foreign_directives, nginx_message, nginx_test};
 use super::safe_read::{
-    CONFIG_LIMIT, PEM_LIMIT, USER_FILE_LIMIT, read_capped, read_text, unreadable_fix,
+    CONFIG_LIMIT, NotRead, PEM_LIMIT, USER_FILE_LIMIT, read_capped, read_text, unreadable_fix,
 };
 use super::{Checker, Placed, Verifier};
 use crate::bundle::cert::provided::{self as provided_cert, Refused};
@@ -530,6 +530,25 @@ impl Verifier<'_, '_> {
                 ));
             }
             Ok(_) => {}
+        }
+        // nginx -t reads the certificate and key itself, without bounds: a FIFO or a device
+        // there would hang it.
+        let named = self.bundle.nginx.as_ref().map_or_else(Vec::new, |n| {
+            [&n.certificate, &n.key]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect()
+        });
+        for path in named {
+            if let Err(NotRead::Refused(why)) = read_capped(&path, PEM_LIMIT)
+                && !why.contains("Permission denied")
+            {
+                return Some((
+                    format!("it names {}, and {why}", path.display()),
+                    format!("put the certificate and key files there, or {again}"),
+                ));
+            }
         }
         if Uid::effective().is_root()
             && let Some(why) = writable_by_others(conf)
