@@ -7,6 +7,7 @@
 pub mod cert;
 pub mod credentials;
 pub mod existing;
+pub mod install;
 pub mod layout;
 pub mod plan;
 pub mod templates;

@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use crate::bundle::install;
 use crate::bundle::layout::{PASSWORD_FILE, SCRAPE_SNIPPET_FILE, WEB_CONFIG_FILE};
 use crate::bundle::plan::{Access, Plan};
 use crate::bundle::templates::{self, RenderError, Templates};
@@ -147,6 +148,31 @@ struct JsonFile {
     status: &'static str,
     mode: String,
     sha256: String,
+    /// Where it goes on the server; `null` when it is not installed there.
+    install: Option<JsonInstall>,
+}
+
+#[derive(Serialize)]
+struct JsonInstall {
+    path: String,
+    owner: String,
+    group: String,
+    mode: String,
+    service: &'static str,
+    on_change: &'static str,
+}
+
+impl From<install::Install> for JsonInstall {
+    fn from(install: install::Install) -> JsonInstall {
+        JsonInstall {
+            path: install.path,
+            owner: install.owner,
+            group: install.group,
+            mode: format!("{:04o}", install.mode),
+            service: install.service.as_str(),
+            on_change: install.on_change.as_str(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -158,6 +184,7 @@ struct JsonCertificate {
 #[derive(Serialize)]
 struct JsonReport<'a> {
     format_version: u32,
+    target: &'static str,
     check: bool,
     changed: bool,
     external_url: String,
@@ -196,6 +223,7 @@ pub fn json(
             status: status(*change),
             mode: format!("{:04o}", artifact.mode),
             sha256: sha256_hex(&artifact.contents),
+            install: install::install(setup, artifact).map(JsonInstall::from),
         })
         .collect();
     let certificate = plan
@@ -209,6 +237,7 @@ pub fn json(
         });
     let document = JsonReport {
         format_version: JSON_FORMAT_VERSION,
+        target: setup.deploy_target().as_str(),
         check,
         changed: changes.iter().any(|change| *change != Change::Same),
         external_url: setup.external_url(),
