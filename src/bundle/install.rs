@@ -118,6 +118,10 @@ fn owner_and_group(setup: &Setup, access: &Access) -> (String, String) {
         Access::Owner | Access::AsBefore => (root(), root()),
         Access::GroupOf(account) => (root(), group_of(account.as_str())),
         Access::OwnedBy(account) => (account.to_string(), group_of(account.as_str())),
+        Access::Ids { uid, gid } => (
+            uid.map_or_else(root, |uid| uid.to_string()),
+            gid.to_string(),
+        ),
     }
 }
 

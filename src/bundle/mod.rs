@@ -5,9 +5,11 @@
 //! It decides what each file holds. It must not write files (`write.rs` does), prompt or print.
 
 pub mod cert;
+pub mod compose;
 pub mod credentials;
 pub mod existing;
 pub mod install;
+pub mod kubernetes;
 pub mod layout;
 pub mod plan;
 pub mod templates;

@@ -16,7 +16,8 @@ use crate::bundle::layout::{
     SELF_SCRAPE_PASSWORD_FILE, SELF_SCRAPE_USER, WEB_CONFIG_FILE,
 };
 use crate::bundle::templates::{self, RenderError, Templates};
-use crate::model::given::Auth;
+use crate::bundle::{compose, kubernetes};
+use crate::model::given::{Auth, DeployTarget};
 use crate::model::password::Password;
 use crate::model::setup::{PROXY_READ_TIMEOUT_SECONDS, Setup, Tls, Topology};
 use crate::model::values::{Domain, ServerPath};
@@ -496,6 +497,13 @@ pub fn plan(
             None,
         ));
     }
+
+    // The other platforms are made from the host files, rendered for them by `resolve`'s rules.
+    let artifacts = match setup.deploy_target() {
+        DeployTarget::Nginx => artifacts,
+        DeployTarget::Kubernetes => kubernetes::artifacts(setup, templates, artifacts)?,
+        DeployTarget::Compose => compose::artifacts(setup, templates, artifacts)?,
+    };
 
     Ok(Plan {
         artifacts,

@@ -395,10 +395,13 @@ impl Setup {
         } else if self.has_nginx() {
             flags.push("--web.route-prefix=/".to_string());
         }
-        flags.push(format!(
-            "--web.listen-address={}",
-            self.prometheus_listen_address()
-        ));
+        // In a cluster the operator sets where Prometheus listens.
+        if self.deploy_target != DeployTarget::Kubernetes {
+            flags.push(format!(
+                "--web.listen-address={}",
+                self.prometheus_listen_address()
+            ));
+        }
         if let Some(path) = web_config {
             flags.push(format!("--web.config.file={path}"));
         }

@@ -10,9 +10,11 @@ use crate::bundle::install;
 use crate::bundle::layout::{PASSWORD_FILE, SCRAPE_SNIPPET_FILE, WEB_CONFIG_FILE};
 use crate::bundle::plan::{Access, Plan};
 use crate::bundle::templates::{self, RenderError, Templates};
+use crate::model::given::DeployTarget;
 use crate::model::setup::Setup;
 use crate::model::values::Domain;
 use crate::output::command::shell_quote;
+use crate::output::platform_steps;
 use crate::write::{self, Change};
 
 /// One line per file: mode, path, and what happened to it.
@@ -56,6 +58,11 @@ fn install_lines(setup: &Setup, plan: &Plan, out: &str) -> Vec<String> {
             Access::Owner | Access::AsBefore => String::new(),
             Access::GroupOf(account) => format!(" -g {account}"),
             Access::OwnedBy(account) => format!(" -o {account} -g {account}"),
+            Access::Ids {
+                uid: Some(uid),
+                gid,
+            } => format!(" -o {uid} -g {gid}"),
+            Access::Ids { uid: None, gid } => format!(" -g {gid}"),
         };
         files.push(format!(
             "install --backup=numbered -m {:04o}{owner} {out}/{name} {dir}/{name}",
@@ -95,6 +102,11 @@ pub fn next_steps(
     plan: &Plan,
     templates: &Templates,
 ) -> Result<String, RenderError> {
+    match setup.deploy_target() {
+        DeployTarget::Kubernetes => return platform_steps::kubernetes(setup, plan, templates),
+        DeployTarget::Compose => return platform_steps::compose(setup, plan, templates),
+        DeployTarget::Nginx => {}
+    }
     let out = shell_quote(&setup.out_dir().display().to_string());
     let certificate_file = setup.certificate_file();
     let ca = certificate_file
