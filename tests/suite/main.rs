@@ -9,6 +9,7 @@
 
 mod support;
 
+mod ansible;
 mod auth_matrix;
 mod cli;
 mod e2e;
