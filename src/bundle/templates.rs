@@ -20,6 +20,7 @@ pub const KUBE_KUSTOMIZATION: &str = "kubernetes/kustomization.yaml";
 pub const COMPOSE: &str = "compose.yaml";
 pub const KUBE_NEXT_STEPS: &str = "kubernetes/next-steps.txt";
 pub const COMPOSE_NEXT_STEPS: &str = "compose-next-steps.txt";
+pub const ROLE_VARS: &str = "prometheus-role-vars.yml";
 
 const EMBEDDED: &[(&str, &str)] = &[
     (NGINX_CONF, include_str!("../../templates/nginx.conf.tera")),
@@ -64,6 +65,10 @@ const EMBEDDED: &[(&str, &str)] = &[
     (
         COMPOSE_NEXT_STEPS,
         include_str!("../../templates/compose-next-steps.txt.tera"),
+    ),
+    (
+        ROLE_VARS,
+        include_str!("../../templates/prometheus-role-vars.yml.tera"),
     ),
 ];
 

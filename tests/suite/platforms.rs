@@ -802,3 +802,66 @@ fn the_shape_oracle_sees_what_an_unchecked_value_would_add() {
         );
     }
 }
+
+#[test]
+fn role_vars_for_the_prometheus_collection_name_vault_variables_not_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("role");
+    generated(&out, &["--auth", "prometheus", "--enable-lifecycle"]);
+    let text = read(out.join("prometheus-role-vars.yml"));
+    assert!(
+        !text.contains("$2"),
+        "a hash would be hashed again by the role:\n{text}"
+    );
+    assert!(!text.contains(PASSWORD));
+    let vars = &yaml_documents(&text)[0];
+    assert_eq!(
+        text_at(vars, "prometheus_web_external_url"),
+        "https://example.com/prometheus/"
+    );
+    assert_eq!(
+        text_at(vars, "prometheus_web_listen_address"),
+        "127.0.0.1:9090"
+    );
+    let flags = vars["prometheus_config_flags_extra"].as_hash().unwrap();
+    let flags: Vec<(&str, &str)> = flags
+        .iter()
+        .map(|(k, v)| (k.as_str().unwrap(), v.as_str().unwrap()))
+        .collect();
+    // The role renders an empty value as a bare switch, and sets the other flags itself.
+    assert_eq!(
+        flags,
+        [("web.route-prefix", "/"), ("web.enable-lifecycle", "")]
+    );
+    let users = &vars["prometheus_web_config"]["basic_auth_users"];
+    assert_eq!(users["admin"].as_str(), Some("{{ promsetup_password }}"));
+    assert_eq!(
+        users["prometheus-self-scrape"].as_str(),
+        Some("{{ promsetup_self_scrape_password }}")
+    );
+    assert!(
+        vars["prometheus_web_config"]["tls_server_config"]
+            .as_hash()
+            .unwrap()
+            .is_empty()
+    );
+
+    let alone = dir.path().join("alone");
+    generated(&alone, &["--no-nginx"]);
+    let vars = &yaml_documents(&read(alone.join("prometheus-role-vars.yml")))[0];
+    assert_eq!(text_at(vars, "prometheus_web_listen_address"), ":9090");
+    assert_eq!(
+        text_at(vars, "prometheus_web_config.tls_server_config.key_file"),
+        "/etc/prometheus/example.com.key"
+    );
+    assert!(
+        vars["prometheus_config_flags_extra"]
+            .as_hash()
+            .unwrap()
+            .is_empty()
+    );
+
+    let nginx_checks = dir.path().join("nginx");
+    generated(&nginx_checks, &[]);
+    assert!(!nginx_checks.join("prometheus-role-vars.yml").exists());
+}
