@@ -39,6 +39,9 @@ pub enum Access {
     OwnedBy(SystemUser),
     /// The owner and group of the file it replaces (editing a deployed `.htpasswd` in place).
     AsBefore,
+    /// Numeric ids of an account inside a container image (the nginx image's workers are gid
+    /// 101), which need not exist on this host: `uid` owner if given, and group `gid`.
+    Ids { uid: Option<u32>, gid: u32 },
 }
 
 /// One file to write: its name in the folder, its bytes, its exact mode and who may read it.
@@ -578,6 +581,20 @@ fn hand_over(file: &File, access: &Access, target: &Path) -> Option<String> {
         }
         Access::GroupOf(account) => (account.as_str(), false),
         Access::OwnedBy(account) => (account.as_str(), true),
+        Access::Ids { uid, gid } => {
+            return std::os::unix::fs::fchown(file, *uid, Some(*gid))
+                .err()
+                .map(|_| {
+                    format!(
+                        "could not give {file_name} to {} (that needs root); the container \
+                         cannot read it until then",
+                        match uid {
+                            Some(uid) => format!("uid {uid} and gid {gid}"),
+                            None => format!("gid {gid}"),
+                        }
+                    )
+                });
+        }
     };
     let user = match nix::unistd::User::from_name(account) {
         Ok(Some(user)) => user,

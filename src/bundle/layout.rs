@@ -19,3 +19,14 @@ pub const PASSWORD_FILE: &str = "password.txt";
 
 /// The answers file saved next to the bundle, so the next run needs no questions.
 pub const ANSWERS_FILE: &str = "promsetup.toml";
+
+/// `--target kubernetes`: the manifests and the Prometheus resource's settings.
+pub const KUBE_INGRESS_FILE: &str = "ingress.yaml";
+pub const KUBE_AUTH_SECRET_FILE: &str = "auth-secret.yaml";
+pub const KUBE_TLS_SECRET_FILE: &str = "tls-secret.yaml";
+pub const KUBE_PROMETHEUS_PATCH_FILE: &str = "prometheus-patch.yaml";
+pub const KUBE_CHART_VALUES_FILE: &str = "kube-prometheus-stack-values.yaml";
+pub const KUBE_KUSTOMIZATION_FILE: &str = "kustomization.yaml";
+
+/// `--target compose`: the services, mounting the bundle's files.
+pub const COMPOSE_FILE: &str = "compose.yaml";

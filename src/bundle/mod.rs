@@ -4,9 +4,13 @@
 //!
 //! It decides what each file holds. It must not write files (`write.rs` does), prompt or print.
 
+pub mod ansible_role;
 pub mod cert;
+pub mod compose;
 pub mod credentials;
 pub mod existing;
+pub mod install;
+pub mod kubernetes;
 pub mod layout;
 pub mod plan;
 pub mod templates;

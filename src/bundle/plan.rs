@@ -16,7 +16,8 @@ use crate::bundle::layout::{
     SELF_SCRAPE_PASSWORD_FILE, SELF_SCRAPE_USER, WEB_CONFIG_FILE,
 };
 use crate::bundle::templates::{self, RenderError, Templates};
-use crate::model::given::Auth;
+use crate::bundle::{ansible_role, compose, kubernetes};
+use crate::model::given::{Auth, DeployTarget};
 use crate::model::password::Password;
 use crate::model::setup::{PROXY_READ_TIMEOUT_SECONDS, Setup, Tls, Topology};
 use crate::model::values::{Domain, ServerPath};
@@ -497,6 +498,13 @@ pub fn plan(
         ));
     }
 
+    // The other platforms are made from the host files, rendered for them by `resolve`'s rules.
+    let artifacts = match setup.deploy_target() {
+        DeployTarget::Nginx => ansible_role::with_role_vars(setup, templates, artifacts)?,
+        DeployTarget::Kubernetes => kubernetes::artifacts(setup, templates, artifacts)?,
+        DeployTarget::Compose => compose::artifacts(setup, templates, artifacts)?,
+    };
+
     Ok(Plan {
         artifacts,
         flags,
@@ -647,6 +655,7 @@ mod tests {
                 "self-scrape.password",
                 "prometheus-scrape.yml",
                 "prometheus.flags",
+                "prometheus-role-vars.yml",
             ]
         );
         let web = text(&plan, "web.yml");

@@ -12,6 +12,15 @@ pub const PROMETHEUS_FLAGS: &str = "prometheus.flags";
 pub const NEXT_STEPS: &str = "next-steps.txt";
 pub const WEB_CONFIG: &str = "web.yml";
 pub const SCRAPE_SNIPPET: &str = "prometheus-scrape.yml";
+pub const KUBE_INGRESS: &str = "kubernetes/ingress.yaml";
+pub const KUBE_SECRET: &str = "kubernetes/secret.yaml";
+pub const KUBE_PROMETHEUS_PATCH: &str = "kubernetes/prometheus-patch.yaml";
+pub const KUBE_CHART_VALUES: &str = "kubernetes/kube-prometheus-stack-values.yaml";
+pub const KUBE_KUSTOMIZATION: &str = "kubernetes/kustomization.yaml";
+pub const COMPOSE: &str = "compose.yaml";
+pub const KUBE_NEXT_STEPS: &str = "kubernetes/next-steps.txt";
+pub const COMPOSE_NEXT_STEPS: &str = "compose-next-steps.txt";
+pub const ROLE_VARS: &str = "prometheus-role-vars.yml";
 
 const EMBEDDED: &[(&str, &str)] = &[
     (NGINX_CONF, include_str!("../../templates/nginx.conf.tera")),
@@ -27,6 +36,39 @@ const EMBEDDED: &[(&str, &str)] = &[
     (
         SCRAPE_SNIPPET,
         include_str!("../../templates/prometheus-scrape.yml.tera"),
+    ),
+    (
+        KUBE_INGRESS,
+        include_str!("../../templates/kubernetes/ingress.yaml.tera"),
+    ),
+    (
+        KUBE_SECRET,
+        include_str!("../../templates/kubernetes/secret.yaml.tera"),
+    ),
+    (
+        KUBE_PROMETHEUS_PATCH,
+        include_str!("../../templates/kubernetes/prometheus-patch.yaml.tera"),
+    ),
+    (
+        KUBE_CHART_VALUES,
+        include_str!("../../templates/kubernetes/kube-prometheus-stack-values.yaml.tera"),
+    ),
+    (
+        KUBE_KUSTOMIZATION,
+        include_str!("../../templates/kubernetes/kustomization.yaml.tera"),
+    ),
+    (COMPOSE, include_str!("../../templates/compose.yaml.tera")),
+    (
+        KUBE_NEXT_STEPS,
+        include_str!("../../templates/kubernetes/next-steps.txt.tera"),
+    ),
+    (
+        COMPOSE_NEXT_STEPS,
+        include_str!("../../templates/compose-next-steps.txt.tera"),
+    ),
+    (
+        ROLE_VARS,
+        include_str!("../../templates/prometheus-role-vars.yml.tera"),
     ),
 ];
 

@@ -19,6 +19,7 @@ pub mod heading {
     pub const PASSWORD: &str = "Password and who checks it";
     pub const TLS: &str = "TLS";
     pub const ENDPOINTS: &str = "Prometheus endpoints";
+    pub const PLATFORM: &str = "Where it runs";
 }
 
 /// Where a flag may be given besides the command line.
@@ -509,6 +510,56 @@ pub static FLAGS: &[Flag] = &[
         set: |g, t| put(&mut g.openssl_version, parsed(t)),
         get: |g| shown(g.openssl_version),
     },
+    Flag {
+        name: "target",
+        value_name: Some("PLATFORM"),
+        heading: heading::PLATFORM,
+        help: "What the bundle is for. nginx: nginx and Prometheus on a host. kubernetes: \
+               Secrets, an ingress-nginx Ingress, the Prometheus resource's settings and a \
+               kustomization.yaml. compose: a compose.yaml with nginx and Prometheus containers \
+               [default: nginx]",
+        reach: Reach::Answers,
+        conflicts_with: &[],
+        requires: &[],
+        set: |g, t| put(&mut g.deploy_target, parsed(t)),
+        get: |g| g.deploy_target.map(|target| target.as_str().to_string()),
+    },
+    Flag {
+        name: "namespace",
+        value_name: Some("NAME"),
+        heading: heading::PLATFORM,
+        help: "With --target kubernetes: the namespace of Prometheus and of the written objects \
+               [default: monitoring]",
+        reach: Reach::Answers,
+        conflicts_with: &[],
+        requires: &[],
+        set: |g, t| put(&mut g.namespace, parsed(t)),
+        get: |g| shown(g.namespace.as_ref()),
+    },
+    Flag {
+        name: "ingress-class",
+        value_name: Some("NAME"),
+        heading: heading::PLATFORM,
+        help: "With --target kubernetes: the Ingress's ingressClassName [default: nginx]",
+        reach: Reach::Answers,
+        conflicts_with: &[],
+        requires: &[],
+        set: |g, t| put(&mut g.ingress_class, parsed(t)),
+        get: |g| shown(g.ingress_class.as_ref()),
+    },
+    Flag {
+        name: "service",
+        value_name: Some("NAME"),
+        heading: heading::PLATFORM,
+        help: "With --target kubernetes: the Service in front of Prometheus, also the name of \
+               the Prometheus resource (kube-prometheus-stack names both RELEASE-prometheus) \
+               [default: kube-prometheus-stack-prometheus]",
+        reach: Reach::Answers,
+        conflicts_with: &[],
+        requires: &[],
+        set: |g, t| put(&mut g.service, parsed(t)),
+        get: |g| shown(g.service.as_ref()),
+    },
 ];
 
 #[cfg(test)]
@@ -559,6 +610,10 @@ mod tests {
             ("prometheus-user", "prom"),
             ("nginx-version", "1.26.0"),
             ("openssl-version", "3.5.0"),
+            ("target", "kubernetes"),
+            ("namespace", "observability"),
+            ("ingress-class", "nginx-internal"),
+            ("service", "prometheus-operated"),
         ];
         for (name, text) in samples {
             let flag = find(name).unwrap();

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use crate::model::password::PasswordSource;
 use crate::model::values::{
-    BcryptCost, Domain, Invalid, Port, Realm, RedirectPort, RenewDays, ServerPath, SystemUser,
-    Upstream, UrlPrefix, UserName, ValidityDays, Version,
+    BcryptCost, Domain, Invalid, KubeName, Port, Realm, RedirectPort, RenewDays, ServerPath,
+    SystemUser, Upstream, UrlPrefix, UserName, ValidityDays, Version,
 };
 
 /// Everything the user said. `None` (or `false`) means "not said": `resolve` fills in the default.
@@ -47,6 +47,56 @@ pub struct Given {
     pub nginx_version: Option<Version>,
     pub openssl_version: Option<Version>,
     pub force: bool,
+    /// What the bundle is for (`--target`): nginx on a host, Kubernetes, or Compose.
+    pub deploy_target: Option<DeployTarget>,
+    /// Kubernetes: the namespace of Prometheus and of the written objects.
+    pub namespace: Option<KubeName>,
+    /// Kubernetes: the Ingress's `ingressClassName`.
+    pub ingress_class: Option<KubeName>,
+    /// Kubernetes: the Service in front of Prometheus (also the Prometheus resource's name).
+    pub service: Option<KubeName>,
+}
+
+/// Where the bundle is deployed. The names are stable: scripts and answers files use them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeployTarget {
+    /// nginx and Prometheus on a host (today's bundle).
+    Nginx,
+    /// ingress-nginx in front of a prometheus-operator Prometheus.
+    Kubernetes,
+    /// nginx and Prometheus containers in one compose.yaml.
+    Compose,
+}
+
+impl DeployTarget {
+    /// The name used by `--target` and answers files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeployTarget::Nginx => "nginx",
+            DeployTarget::Kubernetes => "kubernetes",
+            DeployTarget::Compose => "compose",
+        }
+    }
+}
+
+impl std::str::FromStr for DeployTarget {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<DeployTarget, Invalid> {
+        [
+            DeployTarget::Nginx,
+            DeployTarget::Kubernetes,
+            DeployTarget::Compose,
+        ]
+        .into_iter()
+        .find(|target| target.as_str() == input)
+        .ok_or_else(|| {
+            Invalid(format!(
+                "'{}' is not one of nginx, kubernetes, compose",
+                input.escape_debug()
+            ))
+        })
+    }
 }
 
 /// Who checks the password.

@@ -9,12 +9,12 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::model::given::{Auth, Endpoints, Given, TlsChoice};
+use crate::model::given::{Auth, DeployTarget, Endpoints, Given, TlsChoice};
 use crate::model::password::PasswordSource;
 use crate::model::target::{BASELINE, NginxTarget};
 use crate::model::values::{
-    BcryptCost, Domain, Port, Realm, RedirectPort, RenewDays, ServerPath, SystemUser, Upstream,
-    UrlPrefix, UserName, ValidityDays, Version,
+    BcryptCost, Domain, KubeName, Port, Realm, RedirectPort, RenewDays, ServerPath, SystemUser,
+    Upstream, UrlPrefix, UserName, ValidityDays, Version,
 };
 
 /// The output folder when `--out` is not given: a new folder in the current one, so a first run
@@ -43,6 +43,20 @@ pub const DEFAULT_ALONE_PORT: u16 = 9090;
 /// Above Prometheus's default `--query.timeout` of 2 minutes, so nginx never cuts a query that
 /// Prometheus would still answer.
 pub const PROXY_READ_TIMEOUT_SECONDS: u32 = 150;
+/// kube-prometheus-stack's usual namespace in its documentation.
+pub const DEFAULT_NAMESPACE: &str = "monitoring";
+/// ingress-nginx's default IngressClass.
+pub const DEFAULT_INGRESS_CLASS: &str = "nginx";
+/// kube-prometheus-stack installed as release `kube-prometheus-stack` names both its Prometheus
+/// Service and its Prometheus resource `kube-prometheus-stack-prometheus`.
+pub const DEFAULT_SERVICE: &str = "kube-prometheus-stack-prometheus";
+/// With `--target compose` the nginx container reaches Prometheus by its service name.
+pub const COMPOSE_PROMETHEUS_SERVICE: &str = "prometheus";
+pub const COMPOSE_PROMETHEUS_PORT: u16 = 9090;
+/// The official nginx image runs its workers as `nginx`.
+pub const COMPOSE_NGINX_USER: &str = "nginx";
+/// The official Prometheus image runs as `nobody`.
+pub const COMPOSE_PROMETHEUS_USER: &str = "nobody";
 
 /// The installed nginx's versions, asked when first needed: `host::nginx` answers it from
 /// `nginx -V` on a thread of its own, tests from a fixed value.
@@ -159,6 +173,17 @@ pub struct Setup {
     versions: (Option<Version>, Option<Version>),
     nginx_probe: NginxAnswer,
     force: bool,
+    deploy_target: DeployTarget,
+    /// Kubernetes only: namespace, ingress class, and the Service (= Prometheus resource name).
+    kubernetes: KubernetesNames,
+}
+
+/// The names a Kubernetes bundle refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubernetesNames {
+    pub namespace: KubeName,
+    pub ingress_class: KubeName,
+    pub service: KubeName,
 }
 
 impl Setup {
@@ -244,6 +269,14 @@ impl Setup {
 
     pub fn force(&self) -> bool {
         self.force
+    }
+
+    pub fn deploy_target(&self) -> DeployTarget {
+        self.deploy_target
+    }
+
+    pub fn kubernetes(&self) -> &KubernetesNames {
+        &self.kubernetes
     }
 
     /// The nginx and OpenSSL the configuration is written for: the flags' versions, else those
@@ -337,6 +370,11 @@ impl Setup {
     /// Where Prometheus listens: the upstream behind nginx, or the public address without it.
     pub fn prometheus_listen_address(&self) -> String {
         match self.topology {
+            // In its own container: every address of it, reachable from the nginx container and
+            // not published on the host (compose.yaml has no `ports:` for it).
+            Topology::Proxied(_) if self.deploy_target == DeployTarget::Compose => {
+                format!(":{COMPOSE_PROMETHEUS_PORT}")
+            }
             Topology::Proxied(_) => self.upstream.to_string(),
             Topology::PrometheusAlone => match self.bind {
                 Some(IpAddr::V6(ip)) => format!("[{ip}]:{}", self.port),
@@ -351,13 +389,19 @@ impl Setup {
         let mut flags = vec![format!("--web.external-url={}", self.external_url())];
         // Behind nginx the prefix is stripped (slash on both sides), so Prometheus serves at /.
         // Alone, it serves the prefix itself, which is the default for the external URL's path.
-        if self.has_nginx() {
+        // ingress-nginx passes the path on as it came (FACTS 11): Prometheus serves the prefix.
+        if self.deploy_target == DeployTarget::Kubernetes {
+            flags.push(format!("--web.route-prefix={}", self.prefix));
+        } else if self.has_nginx() {
             flags.push("--web.route-prefix=/".to_string());
         }
-        flags.push(format!(
-            "--web.listen-address={}",
-            self.prometheus_listen_address()
-        ));
+        // In a cluster the operator sets where Prometheus listens.
+        if self.deploy_target != DeployTarget::Kubernetes {
+            flags.push(format!(
+                "--web.listen-address={}",
+                self.prometheus_listen_address()
+            ));
+        }
         if let Some(path) = web_config {
             flags.push(format!("--web.config.file={path}"));
         }
@@ -386,7 +430,7 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
     if given.domain.is_none() {
         missing.push("--domain");
     }
-    let Some(domain) = given.domain else {
+    let Some(domain) = given.domain.clone() else {
         return Err(SetupError::Missing(missing));
     };
 
@@ -400,6 +444,8 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         (true, _) => Topology::PrometheusAlone,
         (false, auth) => Topology::Proxied(auth.unwrap_or(Auth::Nginx)),
     };
+    let deploy_target = given.deploy_target.unwrap_or(DeployTarget::Nginx);
+    check_platform_flags(&given, deploy_target, topology)?;
     let bcrypt_cost = match (topology, given.bcrypt_cost) {
         (Topology::Proxied(Auth::Nginx), cost) => cost.unwrap_or(DEFAULT_BCRYPT_COST),
         (_, Some(cost)) if cost.get() < MIN_PROMETHEUS_BCRYPT_COST => {
@@ -506,13 +552,35 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         )));
     }
 
+    let in_container = deploy_target == DeployTarget::Compose;
     let nginx_user = given
         .nginx_user
-        .or_else(|| host.nginx_user.clone())
-        .unwrap_or_else(|| "www-data".parse().expect("default user is valid"));
-    let nginx_group = (host.primary_group)(nginx_user.as_str())
+        .or_else(|| (!in_container).then(|| host.nginx_user.clone()).flatten())
+        .unwrap_or_else(|| {
+            let user = if in_container {
+                COMPOSE_NGINX_USER
+            } else {
+                "www-data"
+            };
+            user.parse().expect("default user is valid")
+        });
+    // In a container the image's account and group are meant, not this machine's.
+    let nginx_group = (!in_container)
+        .then(|| (host.primary_group)(nginx_user.as_str()))
+        .flatten()
         .filter(|group| group != nginx_user.as_str())
         .and_then(|group| group.parse().ok());
+    let kubernetes = KubernetesNames {
+        namespace: given
+            .namespace
+            .unwrap_or_else(|| DEFAULT_NAMESPACE.parse().expect("default is valid")),
+        ingress_class: given
+            .ingress_class
+            .unwrap_or_else(|| DEFAULT_INGRESS_CLASS.parse().expect("default is valid")),
+        service: given
+            .service
+            .unwrap_or_else(|| DEFAULT_SERVICE.parse().expect("default is valid")),
+    };
 
     Ok(Setup {
         domain,
@@ -524,9 +592,13 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
             .username
             .unwrap_or_else(|| DEFAULT_USERNAME.parse().expect("default user is valid")),
         password: given.password.unwrap_or(PasswordSource::Generate),
-        upstream: given
-            .upstream
-            .unwrap_or_else(|| Upstream::loopback(DEFAULT_UPSTREAM_PORT)),
+        upstream: match (given.upstream, in_container) {
+            (Some(upstream), _) => upstream,
+            (None, true) => format!("{COMPOSE_PROMETHEUS_SERVICE}:{COMPOSE_PROMETHEUS_PORT}")
+                .parse()
+                .expect("the service address is valid"),
+            (None, false) => Upstream::loopback(DEFAULT_UPSTREAM_PORT),
+        },
         out_dir: given
             .out_dir
             .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT_DIR)),
@@ -551,14 +623,105 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         }),
         endpoints: given.endpoints,
         prometheus_user: given.prometheus_user.unwrap_or_else(|| {
-            DEFAULT_PROMETHEUS_ACCOUNT
-                .parse()
-                .expect("default account is valid")
+            let account = if in_container {
+                COMPOSE_PROMETHEUS_USER
+            } else {
+                DEFAULT_PROMETHEUS_ACCOUNT
+            };
+            account.parse().expect("default account is valid")
         }),
         versions: (given.nginx_version, given.openssl_version),
-        nginx_probe: host.nginx.clone(),
+        // The nginx in the image is not this machine's: write for the baseline, which every
+        // newer nginx accepts, unless versions are given.
+        nginx_probe: if in_container {
+            NginxAnswer::known(None)
+        } else {
+            host.nginx.clone()
+        },
         force: given.force,
+        deploy_target,
+        kubernetes,
     })
+}
+
+/// Flags that mean nothing for the chosen `--target`, or that it cannot honour, each refused
+/// with the reason.
+fn check_platform_flags(
+    given: &Given,
+    target: DeployTarget,
+    topology: Topology,
+) -> Result<(), SetupError> {
+    let named = |flags: &[(bool, &'static str)]| -> Vec<&'static str> {
+        flags
+            .iter()
+            .filter(|(given, _)| *given)
+            .map(|(_, flag)| *flag)
+            .collect()
+    };
+    let kubernetes_only = named(&[
+        (given.namespace.is_some(), "--namespace"),
+        (given.ingress_class.is_some(), "--ingress-class"),
+        (given.service.is_some(), "--service"),
+    ]);
+    if target != DeployTarget::Kubernetes && !kubernetes_only.is_empty() {
+        return Err(SetupError::Conflict(format!(
+            "{} only mean something with --target kubernetes",
+            kubernetes_only.join(", ")
+        )));
+    }
+    match target {
+        DeployTarget::Nginx => Ok(()),
+        DeployTarget::Kubernetes => {
+            if topology != Topology::Proxied(Auth::Nginx) {
+                return Err(SetupError::Conflict(
+                    "--target kubernetes needs --auth nginx: ingress-nginx checks the password \
+                     from the auth Secret, and prometheus-operator's Prometheus resource has no \
+                     basic-auth users for its web server (spec.web has no basic_auth_users), so \
+                     Prometheus cannot check passwords there (--auth prometheus, --no-nginx)"
+                        .into(),
+                ));
+            }
+            let host_only = named(&[
+                (given.upstream.is_some(), "--upstream"),
+                (given.conf_dir.is_some(), "--conf-dir"),
+                (given.redirect_port.is_some(), "--http-port"),
+                (given.bind.is_some(), "--bind"),
+                (given.nginx_user.is_some(), "--nginx-user"),
+            ]);
+            if host_only.is_empty() {
+                return Ok(());
+            }
+            Err(SetupError::Conflict(format!(
+                "{} configure nginx on a host; with --target kubernetes ingress-nginx listens, \
+                 redirects and reaches Prometheus through --service",
+                host_only.join(", ")
+            )))
+        }
+        DeployTarget::Compose => {
+            if topology == Topology::PrometheusAlone {
+                return Err(SetupError::Conflict(
+                    "--target compose puts an nginx container in front of Prometheus; it does \
+                     not go with --no-nginx"
+                        .into(),
+                ));
+            }
+            let fixed = named(&[
+                (given.upstream.is_some(), "--upstream"),
+                (given.conf_dir.is_some(), "--conf-dir"),
+                (given.prometheus_dir.is_some(), "--prometheus-dir"),
+                (given.bind.is_some(), "--bind"),
+            ]);
+            if fixed.is_empty() {
+                return Ok(());
+            }
+            Err(SetupError::Conflict(format!(
+                "{} are fixed with --target compose: the containers' folders are /etc/nginx and \
+                 /etc/prometheus, nginx reaches Prometheus as prometheus:9090, and compose.yaml's \
+                 ports: says where the host publishes nginx",
+                fixed.join(", ")
+            )))
+        }
+    }
 }
 
 #[cfg(test)]

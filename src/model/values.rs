@@ -690,6 +690,82 @@ impl FromStr for Version {
     }
 }
 
+/// A Kubernetes object name that promsetup writes into manifests (`--namespace`,
+/// `--ingress-class`, `--service`): a DNS-1035 label, 1 to 63 of `a-z 0-9 -`, starting with a
+/// letter and ending with a letter or digit. That is what a Service name must be, and a
+/// namespace or ingress class of that shape is accepted everywhere; it also keeps every YAML
+/// scalar it reaches plain (no quote, colon, space or `#` can end it or open another field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeName(String);
+
+impl KubeName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KubeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for KubeName {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        const RULE: &str = "a Kubernetes name here is 1 to 63 of a-z 0-9 -, starting with a \
+letter and ending with a letter or digit";
+        let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+        if let Some(c) = input.chars().find(|c| !allowed(*c)) {
+            return invalid(format!("it contains '{}'; {RULE}", describe(c)));
+        }
+        let starts_well = input.starts_with(|c: char| c.is_ascii_lowercase());
+        let ends_well = input.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if !starts_well || !ends_well || input.len() > 63 {
+            return invalid(format!("'{input}' is not accepted; {RULE}"));
+        }
+        Ok(KubeName(input.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod kube_name_tests {
+    use super::*;
+
+    #[test]
+    fn kube_names_are_dns_1035_labels() {
+        for good in [
+            "monitoring",
+            "kube-prometheus-stack-prometheus",
+            "nginx",
+            "a1",
+            "x",
+        ] {
+            assert_eq!(good.parse::<KubeName>().unwrap().as_str(), good);
+        }
+        let long = "a".repeat(64);
+        for bad in [
+            "",
+            "Monitoring",
+            "1abc",
+            "abc-",
+            "-abc",
+            "a_b",
+            "a.b",
+            "a b",
+            "a:b",
+            "a\"b",
+            "a#b",
+            "a\nb",
+            "ns\u{0435}",
+            &long,
+        ] {
+            assert!(bad.parse::<KubeName>().is_err(), "{bad:?} accepted");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

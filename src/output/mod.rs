@@ -5,4 +5,5 @@
 
 pub mod command;
 pub mod diff;
+pub mod platform_steps;
 pub mod report;

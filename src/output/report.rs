@@ -6,12 +6,15 @@
 
 use serde::Serialize;
 
+use crate::bundle::install;
 use crate::bundle::layout::{PASSWORD_FILE, SCRAPE_SNIPPET_FILE, WEB_CONFIG_FILE};
 use crate::bundle::plan::{Access, Plan};
 use crate::bundle::templates::{self, RenderError, Templates};
+use crate::model::given::DeployTarget;
 use crate::model::setup::Setup;
 use crate::model::values::Domain;
 use crate::output::command::shell_quote;
+use crate::output::platform_steps;
 use crate::write::{self, Change};
 
 /// One line per file: mode, path, and what happened to it.
@@ -55,6 +58,11 @@ fn install_lines(setup: &Setup, plan: &Plan, out: &str) -> Vec<String> {
             Access::Owner | Access::AsBefore => String::new(),
             Access::GroupOf(account) => format!(" -g {account}"),
             Access::OwnedBy(account) => format!(" -o {account} -g {account}"),
+            Access::Ids {
+                uid: Some(uid),
+                gid,
+            } => format!(" -o {uid} -g {gid}"),
+            Access::Ids { uid: None, gid } => format!(" -g {gid}"),
         };
         files.push(format!(
             "install --backup=numbered -m {:04o}{owner} {out}/{name} {dir}/{name}",
@@ -94,6 +102,11 @@ pub fn next_steps(
     plan: &Plan,
     templates: &Templates,
 ) -> Result<String, RenderError> {
+    match setup.deploy_target() {
+        DeployTarget::Kubernetes => return platform_steps::kubernetes(setup, plan, templates),
+        DeployTarget::Compose => return platform_steps::compose(setup, plan, templates),
+        DeployTarget::Nginx => {}
+    }
     let out = shell_quote(&setup.out_dir().display().to_string());
     let certificate_file = setup.certificate_file();
     let ca = certificate_file
@@ -149,6 +162,31 @@ struct JsonFile {
     sha256: String,
     /// Where the file's previous version was kept by this run (one generation, `NAME.bak`).
     backup: Option<String>,
+    /// Where it goes on the server; `null` when it is not installed there.
+    install: Option<JsonInstall>,
+}
+
+#[derive(Serialize)]
+struct JsonInstall {
+    path: String,
+    owner: String,
+    group: String,
+    mode: String,
+    service: &'static str,
+    on_change: &'static str,
+}
+
+impl From<install::Install> for JsonInstall {
+    fn from(install: install::Install) -> JsonInstall {
+        JsonInstall {
+            path: install.path,
+            owner: install.owner,
+            group: install.group,
+            mode: format!("{:04o}", install.mode),
+            service: install.service.as_str(),
+            on_change: install.on_change.as_str(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -160,6 +198,7 @@ struct JsonCertificate {
 #[derive(Serialize)]
 struct JsonReport<'a> {
     format_version: u32,
+    target: &'static str,
     check: bool,
     changed: bool,
     external_url: String,
@@ -227,6 +266,7 @@ fn document(
             mode: format!("{:04o}", artifact.mode),
             sha256: sha256_hex(&artifact.contents),
             backup: backups.get(index).cloned().flatten(),
+            install: install::install(setup, artifact).map(JsonInstall::from),
         })
         .collect();
     let certificate = plan
@@ -240,6 +280,7 @@ fn document(
         });
     let document = JsonReport {
         format_version: JSON_FORMAT_VERSION,
+        target: setup.deploy_target().as_str(),
         check,
         changed: changes.iter().any(|change| *change != Change::Same),
         external_url: setup.external_url(),

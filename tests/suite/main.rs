@@ -9,6 +9,7 @@
 
 mod support;
 
+mod ansible;
 mod auth_matrix;
 mod cli;
 mod e2e;
@@ -18,6 +19,7 @@ mod filesystem;
 mod hostile;
 mod output_streams;
 mod packaging;
+mod platforms;
 mod property;
 mod pty;
 mod render;

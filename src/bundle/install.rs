@@ -1,0 +1,336 @@
+//! The install plan: for each file of a host bundle (`--target nginx`), where it goes on the
+//! server, its owner, group and mode, and what its reader (nginx or Prometheus) must do when it
+//! changes. Configuration management (the JSON report, `examples/ansible/`) installs from it
+//! instead of hard-coding names, groups and handlers.
+//!
+//! It only describes: it must not write, copy or read files. Files that stay with the user
+//! (a generated password, the scrape snippet to merge by hand) and the files of the other
+//! targets (applied with kubectl or mounted by compose where they are) have no install entry.
+
+use crate::bundle::layout::{
+    FLAGS_FILE, HTPASSWD_FILE, NGINX_CONF_FILE, SELF_SCRAPE_PASSWORD_FILE, WEB_CONFIG_FILE,
+};
+use crate::bundle::plan::{Access, Artifact};
+use crate::model::given::DeployTarget;
+use crate::model::setup::Setup;
+
+/// The program that reads a file on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Nginx,
+    Prometheus,
+}
+
+impl Service {
+    /// The name used in the JSON report (also the usual systemd unit's).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Nginx => "nginx",
+            Service::Prometheus => "prometheus",
+        }
+    }
+}
+
+/// What the reader must do for a changed file to take effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnChange {
+    /// `nginx -s reload` / `systemctl reload nginx`: nginx reads its configuration, certificate
+    /// and key at start and reload only.
+    Reload,
+    /// Prometheus reads its flags only when it starts.
+    Restart,
+    /// Read again on every use: nginx opens `auth_basic_user_file` on each request; Prometheus
+    /// re-reads `web.yml` (and the certificate it names) on each request or handshake, and a
+    /// scrape's `password_file` on each scrape.
+    Nothing,
+}
+
+impl OnChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnChange::Reload => "reload",
+            OnChange::Restart => "restart",
+            OnChange::Nothing => "nothing",
+        }
+    }
+}
+
+/// Where one file goes on the server and what its change asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Install {
+    /// The absolute path on the server.
+    pub path: String,
+    pub owner: String,
+    pub group: String,
+    pub mode: u32,
+    pub service: Service,
+    pub on_change: OnChange,
+}
+
+/// The install entry of one artifact of the plan made for `setup`, or `None` when the file is
+/// not installed on the server.
+pub fn install(setup: &Setup, artifact: &Artifact) -> Option<Install> {
+    if setup.deploy_target() != DeployTarget::Nginx {
+        return None;
+    }
+    let name = artifact.file_name.as_str();
+    let is_tls_file = setup.certificate_file().as_deref() == Some(name)
+        || setup.key_file().as_deref() == Some(name);
+    let (service, on_change) = match name {
+        NGINX_CONF_FILE => (Service::Nginx, OnChange::Reload),
+        HTPASSWD_FILE => (Service::Nginx, OnChange::Nothing),
+        WEB_CONFIG_FILE | SELF_SCRAPE_PASSWORD_FILE => (Service::Prometheus, OnChange::Nothing),
+        FLAGS_FILE => (Service::Prometheus, OnChange::Restart),
+        _ if is_tls_file && setup.has_nginx() => (Service::Nginx, OnChange::Reload),
+        _ if is_tls_file => (Service::Prometheus, OnChange::Nothing),
+        _ => return None,
+    };
+    // The flags file is read by Prometheus itself (`prometheus @FILE`, FACTS 9), so it lives
+    // in Prometheus's folder; the plan leaves it with the user for the text next steps.
+    let dir = match (&artifact.server_dir, name) {
+        (Some(dir), _) => dir.clone(),
+        (None, FLAGS_FILE) => setup.prometheus_dir().clone(),
+        (None, _) => return None,
+    };
+    let (owner, group) = owner_and_group(setup, &artifact.access);
+    Some(Install {
+        path: dir.join(name),
+        owner,
+        group,
+        mode: artifact.mode,
+        service,
+        on_change,
+    })
+}
+
+/// Root owns what only root (nginx's master) reads; an account's group or the account itself
+/// otherwise, as the writer hands files over.
+fn owner_and_group(setup: &Setup, access: &Access) -> (String, String) {
+    let root = || "root".to_string();
+    let group_of = |account: &str| {
+        // nginx's worker account may have a primary group of another name (`nobody nogroup`).
+        match setup.nginx_group() {
+            Some(group) if account == setup.nginx_user().as_str() => group.to_string(),
+            _ => account.to_string(),
+        }
+    };
+    match access {
+        Access::Owner | Access::AsBefore => (root(), root()),
+        Access::GroupOf(account) => (root(), group_of(account.as_str())),
+        Access::OwnedBy(account) => (account.to_string(), group_of(account.as_str())),
+        Access::Ids { uid, gid } => (
+            uid.map_or_else(root, |uid| uid.to_string()),
+            gid.to_string(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::existing::Existing;
+    use crate::bundle::plan::plan;
+    use crate::bundle::templates::Templates;
+    use crate::model::given::{Auth, Given};
+    use crate::model::password::Password;
+    use crate::model::setup::{HostFacts, resolve};
+    use zeroize::Zeroizing;
+
+    fn entries(args: impl FnOnce(&mut Given)) -> Vec<(String, Option<Install>)> {
+        let mut given = Given {
+            domain: Some("example.com".parse().unwrap()),
+            ..Given::default()
+        };
+        args(&mut given);
+        let setup = resolve(given, &HostFacts::unknown()).unwrap();
+        let password = Password::new(Zeroizing::new("correct horse".to_string())).unwrap();
+        let plan = plan(
+            &setup,
+            &password,
+            true,
+            time::OffsetDateTime::now_utc(),
+            &Templates::embedded(),
+            &Existing::default(),
+        )
+        .unwrap();
+        plan.artifacts
+            .iter()
+            .map(|artifact| (artifact.file_name.clone(), install(&setup, artifact)))
+            .collect()
+    }
+
+    fn row(entry: &Option<Install>) -> Option<Row> {
+        entry.as_ref().map(|install| {
+            (
+                install.path.clone(),
+                install.owner.clone(),
+                install.group.clone(),
+                install.mode,
+                install.service.as_str(),
+                install.on_change.as_str(),
+            )
+        })
+    }
+
+    type Row = (String, String, String, u32, &'static str, &'static str);
+
+    fn expect(
+        path: &str,
+        owner: &str,
+        group: &str,
+        mode: u32,
+        service: &'static str,
+        on: &'static str,
+    ) -> Option<Row> {
+        Some((path.into(), owner.into(), group.into(), mode, service, on))
+    }
+
+    #[test]
+    fn behind_nginx_every_server_file_has_its_place_owner_and_reload() {
+        let rows: Vec<_> = entries(|_| {})
+            .iter()
+            .map(|(name, entry)| (name.clone(), row(entry)))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    "nginx.conf".into(),
+                    expect(
+                        "/etc/nginx/nginx.conf",
+                        "root",
+                        "root",
+                        0o644,
+                        "nginx",
+                        "reload"
+                    )
+                ),
+                (
+                    ".htpasswd".into(),
+                    expect(
+                        "/etc/nginx/.htpasswd",
+                        "root",
+                        "www-data",
+                        0o640,
+                        "nginx",
+                        "nothing"
+                    )
+                ),
+                (
+                    "example.com.crt".into(),
+                    expect(
+                        "/etc/nginx/example.com.crt",
+                        "root",
+                        "root",
+                        0o644,
+                        "nginx",
+                        "reload"
+                    )
+                ),
+                (
+                    "example.com.key".into(),
+                    expect(
+                        "/etc/nginx/example.com.key",
+                        "root",
+                        "root",
+                        0o600,
+                        "nginx",
+                        "reload"
+                    )
+                ),
+                (
+                    "prometheus.flags".into(),
+                    expect(
+                        "/etc/prometheus/prometheus.flags",
+                        "root",
+                        "root",
+                        0o644,
+                        "prometheus",
+                        "restart"
+                    )
+                ),
+                ("password.txt".into(), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn prometheus_files_go_to_its_folder_owned_as_it_reads_them() {
+        let rows: Vec<_> = entries(|g| {
+            g.auth = Some(Auth::Prometheus);
+            g.prometheus_dir = Some("/srv/prom".parse().unwrap());
+        })
+        .iter()
+        .map(|(name, entry)| (name.clone(), row(entry)))
+        .collect();
+        let find = |name: &str| rows.iter().find(|(n, _)| n == name).unwrap().1.clone();
+        assert_eq!(
+            find("web.yml"),
+            expect(
+                "/srv/prom/web.yml",
+                "root",
+                "prometheus",
+                0o640,
+                "prometheus",
+                "nothing"
+            )
+        );
+        assert_eq!(
+            find("self-scrape.password"),
+            expect(
+                "/srv/prom/self-scrape.password",
+                "prometheus",
+                "prometheus",
+                0o600,
+                "prometheus",
+                "nothing"
+            )
+        );
+        assert_eq!(find("prometheus-scrape.yml"), None);
+        assert_eq!(
+            find("prometheus.flags"),
+            expect(
+                "/srv/prom/prometheus.flags",
+                "root",
+                "root",
+                0o644,
+                "prometheus",
+                "restart"
+            )
+        );
+
+        let alone: Vec<_> = entries(|g| g.no_nginx = true)
+            .iter()
+            .map(|(name, entry)| (name.clone(), row(entry)))
+            .collect();
+        let key = alone.iter().find(|(n, _)| n == "example.com.key").unwrap();
+        assert_eq!(
+            key.1,
+            expect(
+                "/etc/prometheus/example.com.key",
+                "prometheus",
+                "prometheus",
+                0o600,
+                "prometheus",
+                "nothing"
+            )
+        );
+    }
+
+    #[test]
+    fn a_worker_group_of_another_name_is_the_files_group() {
+        let mut given = Given {
+            domain: Some("example.com".parse().unwrap()),
+            nginx_user: Some("nobody".parse().unwrap()),
+            ..Given::default()
+        };
+        given.tls = Some(crate::model::given::TlsChoice::Off);
+        let facts = HostFacts {
+            primary_group: |_| Some("nogroup".to_string()),
+            ..HostFacts::unknown()
+        };
+        let setup = resolve(given, &facts).unwrap();
+        let (owner, group) = owner_and_group(&setup, &Access::GroupOf("nobody".parse().unwrap()));
+        assert_eq!((owner.as_str(), group.as_str()), ("root", "nogroup"));
+    }
+}
