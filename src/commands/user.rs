@@ -142,8 +142,12 @@ fn bundle_files(dir: &Path) -> Result<Vec<UserFile>, Failure> {
                 )));
             }
         };
-        let bytes = std::fs::read(&path)
-            .map_err(|error| Failure::Users(format!("cannot read {}: {error}", path.display())))?;
+        let bytes =
+            crate::host::bounded_read::file(&path, crate::host::bounded_read::BUNDLE_FILE_LIMIT)
+                .map(|bytes| bytes.to_vec())
+                .map_err(|error| {
+                    Failure::Users(format!("cannot read {}: {error}", path.display()))
+                })?;
         let lines = UserLines::parse(kind, bytes).map_err(|why| {
             Failure::Users(format!(
                 "promsetup cannot edit the users of {}: {why}; edit it by hand",

@@ -281,7 +281,7 @@ pub fn load_remembered() -> (Answers, Option<String>) {
     let Some(path) = remembered_path() else {
         return (Answers::default(), None);
     };
-    match std::fs::read_to_string(&path) {
+    match crate::host::bounded_read::text_file(&path, crate::host::bounded_read::ANSWERS_LIMIT) {
         Ok(text) => match Answers::from_toml(&text) {
             Ok(answers) => (answers, None),
             Err(why) => (

