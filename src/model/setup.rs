@@ -159,6 +159,8 @@ pub struct Setup {
     versions: (Option<Version>, Option<Version>),
     nginx_probe: NginxAnswer,
     force: bool,
+    /// nginx's `limit_req` on the password-checked location (off with `--no-rate-limit`).
+    rate_limit: bool,
 }
 
 impl Setup {
@@ -244,6 +246,19 @@ impl Setup {
 
     pub fn force(&self) -> bool {
         self.force
+    }
+
+    /// Whether nginx limits each client address's requests to the proxied location.
+    pub fn rate_limited(&self) -> bool {
+        self.rate_limit && self.has_nginx()
+    }
+
+    /// Whether clients trust the certificate without being told to, so HSTS is safe to send.
+    /// Your own certificate (`--tls-cert`) is taken to be one a CA issued; the bare self-signed
+    /// default never is (HSTS would lock browsers out of it). Other engineers' certificate modes
+    /// (ACME, a local CA) answer here too.
+    pub fn certificate_is_trusted(&self) -> bool {
+        matches!(self.tls, Tls::Provided { .. })
     }
 
     /// The nginx and OpenSSL the configuration is written for: the flags' versions, else those
@@ -558,6 +573,7 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         versions: (given.nginx_version, given.openssl_version),
         nginx_probe: host.nginx.clone(),
         force: given.force,
+        rate_limit: !given.no_rate_limit,
     })
 }
 

@@ -622,16 +622,22 @@ of a-z 0-9 _ -";
     }
 }
 
-/// The bcrypt work factor of the stored hash (4 to 31; each step doubles the work).
+/// The bcrypt work factor of the stored hash (4 to `MAX_BCRYPT_COST`; each step doubles the work).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BcryptCost(u32);
+
+/// The highest cost promsetup writes. Cost 14 takes about a second per hash on a current core
+/// (cost 12 ~250 ms, FACTS 2): the run, and each request nginx checks (or Prometheus's first),
+/// wait that long. Above it a run seems to hang (cost 31 is days) and nginx serves under one
+/// request a second, while a long random password gains nothing from it.
+pub const MAX_BCRYPT_COST: u32 = 14;
 
 impl BcryptCost {
     pub fn get(self) -> u32 {
         self.0
     }
     pub const fn new_const(cost: u32) -> BcryptCost {
-        assert!(cost >= 4 && cost <= 31);
+        assert!(cost >= 4 && cost <= MAX_BCRYPT_COST);
         BcryptCost(cost)
     }
 }
@@ -641,9 +647,15 @@ impl FromStr for BcryptCost {
 
     fn from_str(input: &str) -> Result<Self, Invalid> {
         match input.parse::<u32>() {
-            Ok(cost @ 4..=31) => Ok(BcryptCost(cost)),
+            Ok(cost @ 4..=MAX_BCRYPT_COST) => Ok(BcryptCost(cost)),
+            Ok(cost @ 15..=31) => invalid(format!(
+                "cost {cost} is above the maximum of {MAX_BCRYPT_COST}: each step doubles the \
+                 time of every check (cost 14 is about a second, cost {cost} about {} s); give \
+                 4 to {MAX_BCRYPT_COST}",
+                1u64 << (cost - 14)
+            )),
             _ => invalid(format!(
-                "'{}' is not a bcrypt cost; give a whole number from 4 to 31",
+                "'{}' is not a bcrypt cost; give a whole number from 4 to {MAX_BCRYPT_COST}",
                 input.escape_debug()
             )),
         }
@@ -984,9 +996,12 @@ mod tests {
     }
 
     #[test]
-    fn bcrypt_cost_is_between_4_and_31() {
+    fn bcrypt_cost_is_between_4_and_the_maximum() {
         assert_eq!("5".parse::<BcryptCost>().unwrap().get(), 5);
+        assert_eq!("14".parse::<BcryptCost>().unwrap().get(), 14);
         refused::<BcryptCost>("3");
+        refused::<BcryptCost>("15");
+        refused::<BcryptCost>("31");
         refused::<BcryptCost>("32");
     }
 }

@@ -146,7 +146,9 @@ struct JsonFile {
     path: String,
     status: &'static str,
     mode: String,
-    sha256: String,
+    /// `None` for a secret file: an unsalted digest of a password file is as good as the
+    /// password when the password is weak (`sha256("hunter2\n")` is looked up in no time).
+    sha256: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -175,6 +177,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// A file only its owner may read (mode 0600: keys and password files) holds a secret.
+fn is_secret(artifact: &crate::bundle::plan::Artifact) -> bool {
+    artifact.mode & 0o077 == 0
+}
+
 /// The JSON report: one document, `changes` in the plan's order. Its schema is in the README.
 pub fn json(
     setup: &Setup,
@@ -195,7 +202,7 @@ pub fn json(
                 .to_string(),
             status: status(*change),
             mode: format!("{:04o}", artifact.mode),
-            sha256: sha256_hex(&artifact.contents),
+            sha256: (!is_secret(artifact)).then(|| sha256_hex(&artifact.contents)),
         })
         .collect();
     let certificate = plan

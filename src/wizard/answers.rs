@@ -121,6 +121,7 @@ impl Answers {
             prometheus_dir: Some(setup.prometheus_dir().clone()),
             prometheus_user: Some(setup.prometheus_user().clone()),
             endpoints: setup.endpoints(),
+            no_rate_limit: nginx && !setup.rate_limited(),
             ..Given::default()
         };
         match setup.tls() {

@@ -166,3 +166,114 @@ fn config_dash_reads_answers_from_standard_input_and_not_with_password_stdin() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_bcrypt_cost_above_the_maximum_is_refused_with_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    for cost in ["15", "31"] {
+        let started = Instant::now();
+        let output = promsetup_command()
+            .args(base_args(&out))
+            .args(["--bcrypt-cost", cost])
+            .output()
+            .unwrap();
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("--bcrypt-cost") && stderr.contains("maximum of 14"),
+            "{stderr}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_cost_that_makes_nginx_slow_warns_with_the_measured_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    let output = promsetup_command()
+        .args(base_args(&out))
+        .args(["--bcrypt-cost", "10"])
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let warning = stderr
+        .lines()
+        .find(|line| line.contains("--bcrypt-cost 10 with nginx"))
+        .unwrap_or_else(|| panic!("no warning: {stderr}"));
+    // "one hash took N ms here": a measured number, and cost 10 takes milliseconds at least.
+    let ms: f64 = warning
+        .split("one hash took ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no time in: {warning}"));
+    assert!(ms >= 5.0, "{warning}");
+
+    // The default cost says nothing of the sort; nor does Prometheus checking at cost 12.
+    for extra in [&[][..], &["--auth", "prometheus"][..]] {
+        let output = promsetup_command()
+            .args(base_args(&dir.path().join(format!("c{}", extra.len()))))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        assert!(!text(&output.stderr).contains("one hash took"), "{extra:?}");
+    }
+}
+
+#[test]
+fn the_json_report_carries_no_digest_of_a_secret_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    let output = promsetup_command()
+        .args(base_args(&out))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let files = report["files"].as_array().unwrap();
+    let digest_of = |name: &str| {
+        files
+            .iter()
+            .find(|file| file["path"].as_str().unwrap().ends_with(name))
+            .unwrap_or_else(|| panic!("{name} not in {files:?}"))["sha256"]
+            .clone()
+    };
+    assert_eq!(digest_of("password.txt"), serde_json::Value::Null);
+    assert_eq!(digest_of("example.com.key"), serde_json::Value::Null);
+    assert!(digest_of("nginx.conf").is_string());
+    assert!(digest_of("example.com.crt").is_string());
+    let password = fs::read_to_string(out.join("password.txt")).unwrap();
+    use sha2::Digest;
+    let secret_digest: String = sha2::Sha256::digest(password.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(!text(&output.stdout).contains(&secret_digest));
+}
+
+#[test]
+fn a_weak_password_txt_used_again_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    let first = promsetup_command().args(base_args(&out)).output().unwrap();
+    assert!(first.status.success());
+    assert!(!text(&first.stderr).contains("password.txt holds"));
+    fs::write(out.join("password.txt"), "hunter2\n").unwrap();
+    let output = promsetup_command()
+        .args(base_args(&out))
+        .arg("--force")
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("password.txt holds a password of 7 characters"),
+        "{stderr}"
+    );
+}

@@ -14,6 +14,7 @@ mod cli;
 mod e2e;
 mod e2e_auth;
 mod e2e_hardening;
+mod e2e_limits;
 mod filesystem;
 mod hardening;
 mod hostile;

@@ -1020,6 +1020,7 @@ fn build(inputs: &Inputs, tally: &Tally) -> Option<Case> {
             lifecycle: inputs.endpoints[0],
             admin_api: inputs.endpoints[1],
             public_healthcheck: inputs.endpoints[2],
+            ..Endpoints::default()
         },
         ..Given::default()
     };

@@ -64,11 +64,45 @@ pub fn obtain_password(
     Ok(secret_input::obtain(setup.password(), stdin, environment)?)
 }
 
+/// From this cost on, nginx checking the password is slow enough to say so (cost 8: ~30 ms a
+/// request, 1% of the unauthenticated throughput, FACTS 2).
+pub const SLOW_NGINX_COST: u32 = 8;
+
+/// A cost that makes nginx slow, said at the run with the time one hash takes on this machine.
+pub fn slow_cost_warning(setup: &Setup) -> Option<String> {
+    let cost = setup.bcrypt_cost();
+    if setup.topology() != Topology::Proxied(Auth::Nginx) || cost.get() < SLOW_NGINX_COST {
+        return None;
+    }
+    let one = crate::host::hash_timing::one_hash(cost).as_secs_f64();
+    Some(format!(
+        "--bcrypt-cost {} with nginx checking passwords: one hash took {:.0} ms here, and nginx \
+         hashes on every request, blocking its worker meanwhile: about {:.0} requests/s per \
+         worker, and a 30-panel dashboard refresh waits about {:.1} s. Use the default cost 5 \
+         with a long random password, or --auth prometheus, which caches verified passwords",
+        cost.get(),
+        one * 1000.0,
+        1.0 / one,
+        30.0 * one
+    ))
+}
+
 /// nginx hashes the password on every request, so its cost is kept low; that is safe for a
 /// long random password, not for a short typed one (FACTS 2).
 pub fn weak_password_warning(setup: &Setup, obtained: &ObtainedPassword) -> Option<String> {
     const SHORT: usize = 16;
     const LOW_COST: u32 = 10;
+    // A password.txt promsetup wrote holds 32 random characters; a short one was put there by
+    // hand and is used again, so say so (the JSON report no longer carries its digest).
+    if obtained.generated && obtained.password.len() < SHORT {
+        return Some(format!(
+            "{} holds a password of {} characters, which promsetup did not generate, and it is \
+             used again: replace it with a long random one, or delete it and run with --force \
+             to have one generated",
+            crate::bundle::layout::PASSWORD_FILE,
+            obtained.password.len()
+        ));
+    }
     let low =
         setup.topology() == Topology::Proxied(Auth::Nginx) && setup.bcrypt_cost().get() < LOW_COST;
     (low && !obtained.generated && obtained.password.len() < SHORT).then(|| {
