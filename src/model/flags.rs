@@ -225,6 +225,13 @@ pub static FLAGS: &[Flag] = &[
             if t.is_empty() {
                 return Err(Invalid("it is empty; give a folder".into()));
             }
+            // Printed back in every report: a control character would reach the terminal raw.
+            if let Some(c) = t.chars().find(|c| c.is_control()) {
+                return Err(Invalid(format!(
+                    "it contains the control character {}; give a folder name without one",
+                    c.escape_debug()
+                )));
+            }
             g.out_dir = Some(PathBuf::from(t));
             Ok(())
         },

@@ -249,6 +249,54 @@ impl Setup {
     }
 
     /// Whether nginx limits each client address's requests to the proxied location.
+    /// Warnings about values that work but may not do what the user expects; said at the run.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        // A warning, not a refusal: a renewal window wider than the lifetime is also how a
+        // renewal is forced on purpose.
+        if let Tls::SelfSigned { days } = &self.tls
+            && self.renew_days.get() >= days.get()
+        {
+            warnings.push(format!(
+                "--renew-days {} is not less than --days {}: the certificate is due for renewal \
+                 as soon as it is made, so every re-run will replace the key and certificate \
+                 (and clients that pinned it must trust the new one); give --renew-days below \
+                 --days",
+                self.renew_days.get(),
+                days.get()
+            ));
+        }
+        if !self.has_nginx() {
+            return warnings;
+        }
+        if let Some(name) = self.upstream.host_name() {
+            warnings.push(format!(
+                "--upstream {}: nginx resolves {name} once, when it starts, and refuses to start \
+                 (\"host not found in upstream\") while it cannot; Prometheus binds to what it \
+                 resolves to. An address (127.0.0.1:{}) avoids both",
+                self.upstream,
+                self.upstream.port()
+            ));
+        }
+        if let Some(ip) = self.upstream.ip().filter(|ip| !ip.is_loopback()) {
+            warnings.push(format!(
+                "--upstream {}: Prometheus listens on {ip}, not on loopback, so whoever reaches \
+                 that address gets Prometheus without nginx's password and TLS; firewall it, or \
+                 use 127.0.0.1:{} when Prometheus runs on this host",
+                self.upstream,
+                self.upstream.port()
+            ));
+        }
+        if !self.tls.is_on() {
+            warnings.push(
+                "--no-tls: the password and every answer cross the network in clear text; use \
+                 it only on a trusted network or behind another TLS proxy"
+                    .into(),
+            );
+        }
+        warnings
+    }
+
     pub fn rate_limited(&self) -> bool {
         self.rate_limit && self.has_nginx()
     }
@@ -519,6 +567,28 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
             "--http-port and --port are both {port}; give different ports, or --http-port 0 for \
              no redirecting server"
         )));
+    }
+
+    // Issue 13: values that are each valid but do not work together.
+    if let (Topology::Proxied(_), Some(upstream)) = (topology, &given.upstream) {
+        let clashes = |listen: Port| {
+            listen == upstream.port()
+                && match (given.bind, upstream.ip()) {
+                    // nginx on every address takes the port on loopback too.
+                    (None, _) => true,
+                    (Some(bind), Some(ip)) => bind == ip || ip.is_unspecified(),
+                    (Some(_), None) => false,
+                }
+        };
+        for (flag, listen) in [("--port", Some(port)), ("--http-port", redirect_port)] {
+            if let Some(listen) = listen.filter(|listen| clashes(*listen)) {
+                return Err(SetupError::Conflict(format!(
+                    "{flag} {listen} and --upstream {upstream} ask nginx and Prometheus to listen \
+                     on the same port: the second to start would fail; give another port to one \
+                     of them"
+                )));
+            }
+        }
     }
 
     let nginx_user = given

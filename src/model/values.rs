@@ -66,7 +66,16 @@ impl Domain {
                 format!("{}-{tag}", &name[..LONGEST])
             }
             Domain::Dns(name) => name.clone(),
-            Domain::Ip(ip) => ip.to_string().replace(':', "-"),
+            // `::1` would give `--1.crt`, which commands take for an option: a leading zero
+            // keeps the same address (`0::1`) and a name that starts with a digit.
+            Domain::Ip(ip) => {
+                let stem = ip.to_string().replace(':', "-");
+                if stem.starts_with('-') {
+                    format!("0{stem}")
+                } else {
+                    stem
+                }
+            }
         }
     }
 
@@ -98,6 +107,16 @@ impl FromStr for Domain {
             .strip_prefix('[')
             .and_then(|rest| rest.strip_suffix(']'))
             .unwrap_or(input);
+        if let Some((address, zone)) = unbracketed.split_once('%')
+            && address.parse::<std::net::Ipv6Addr>().is_ok()
+        {
+            return invalid(format!(
+                "'{address}' carries the zone '%{}': certificates and URLs cannot hold a zone, so \
+                 a link-local address cannot be served this way; give a global address or a DNS \
+                 name",
+                zone.escape_debug()
+            ));
+        }
         if let Ok(ip) = unbracketed.parse::<IpAddr>() {
             if ip.is_unspecified() {
                 return invalid(format!("{ip} is not an address clients can reach"));
@@ -414,6 +433,27 @@ impl Upstream {
     /// True when the host is `localhost`, which makes nginx try `::1` first (FACTS 1).
     pub fn is_localhost_name(&self) -> bool {
         self.host == Domain::Dns("localhost".into())
+    }
+
+    /// The host when it is an address (not a name).
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self.host {
+            Domain::Ip(ip) => Some(ip),
+            Domain::Dns(_) => None,
+        }
+    }
+
+    /// The host when it is a name other than `localhost`: nginx resolves it once, when it starts,
+    /// and refuses to start when it cannot.
+    pub fn host_name(&self) -> Option<&str> {
+        match &self.host {
+            Domain::Dns(name) if name != "localhost" => Some(name),
+            _ => None,
+        }
+    }
+
+    pub fn port(&self) -> Port {
+        self.port
     }
 }
 
@@ -747,6 +787,19 @@ mod tests {
             other.file_stem()
         });
         assert_eq!("2001:db8::1".parse::<Domain>().unwrap(), v6);
+        // Never a name that starts with '-' (issue 13: `--1.crt`).
+        assert_eq!("::1".parse::<Domain>().unwrap().file_stem(), "0--1");
+        assert_eq!(
+            "::ffff:192.0.2.1".parse::<Domain>().unwrap().file_stem(),
+            "0--ffff-192.0.2.1"
+        );
+    }
+
+    #[test]
+    fn a_zoned_link_local_address_is_refused_for_its_zone() {
+        let err = "fe80::1%eth0".parse::<Domain>().unwrap_err();
+        assert!(err.0.contains("zone '%eth0'"), "{err}");
+        assert!("[fe80::1%eth0]".parse::<Domain>().is_err());
     }
 
     #[test]

@@ -277,3 +277,229 @@ fn a_weak_password_txt_used_again_warns() {
         "{stderr}"
     );
 }
+
+/// A non-interactive run into a fresh folder with `extra`; returns (exit code, stderr, out dir).
+fn run_with(extra: &[&str]) -> (Option<i32>, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    let output = promsetup_command()
+        .args(base_args(&out))
+        .args(extra)
+        .output()
+        .unwrap();
+    (output.status.code(), text(&output.stderr), dir)
+}
+
+#[test]
+fn values_that_do_not_work_together_are_refused_with_both_flags() {
+    for (extra, words) in [
+        (
+            &["--port", "9090", "--upstream", "127.0.0.1:9090"][..],
+            &["--port 9090", "--upstream"][..],
+        ),
+        (
+            &["--http-port", "9091", "--upstream", "127.0.0.1:9091"][..],
+            &["--http-port 9091", "--upstream"][..],
+        ),
+    ] {
+        let (code, stderr, dir) = run_with(extra);
+        assert_eq!(code, Some(2), "{extra:?}: {stderr}");
+        for word in words {
+            assert!(stderr.contains(word), "{extra:?}: {word} not in {stderr}");
+        }
+        assert!(!dir.path().join("b").exists());
+    }
+    // Another address for nginx leaves the port free on loopback.
+    let (code, stderr, _dir) = run_with(&[
+        "--port",
+        "9090",
+        "--bind",
+        "192.0.2.1",
+        "--upstream",
+        "127.0.0.1:9090",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn upstreams_off_loopback_or_by_name_warn_and_no_tls_warns_of_clear_text() {
+    let (code, stderr, _dir) = run_with(&["--upstream", "prom.internal:9090"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: --upstream prom.internal:9090: nginx resolves"),
+        "{stderr}"
+    );
+    let (code, stderr, _dir) = run_with(&["--upstream", "192.0.2.5:9090"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Prometheus listens on 192.0.2.5, not on loopback"),
+        "{stderr}"
+    );
+    let (code, stderr, _dir) = run_with(&["--days", "10", "--renew-days", "30"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: --renew-days 30 is not less than --days 10"),
+        "{stderr}"
+    );
+    let (code, stderr, _dir) = run_with(&["--no-tls"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: --no-tls") && stderr.contains("clear text"),
+        "{stderr}"
+    );
+    // The default says none of these.
+    let (code, stderr, _dir) = run_with(&[]);
+    assert_eq!(code, Some(0));
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
+
+#[test]
+fn ipv6_domains_get_file_names_that_are_no_option_and_a_zone_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    let output = promsetup_command()
+        .args(["--non-interactive", "--domain", "::1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(out.join("0--1.crt").exists() && out.join("0--1.key").exists());
+    assert!(!out.join("--1.crt").exists());
+
+    let output = promsetup_command()
+        .args(["--non-interactive", "--domain", "fe80::1%eth0", "--out"])
+        .arg(dir.path().join("c"))
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--domain") && stderr.contains("zone '%eth0'"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_control_character_in_out_is_refused_and_never_echoed_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = format!("{}/b\u{1b}[31mred", dir.path().display());
+    let output = promsetup_command()
+        .args([
+            "--non-interactive",
+            "--domain",
+            "example.com",
+            "--out",
+            &out,
+        ])
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--out") && stderr.contains("control character"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\u{1b}'), "raw ESC in: {stderr:?}");
+}
+
+#[test]
+fn answers_files_take_integers_booleans_and_snake_case_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("answers.toml");
+    fs::write(
+        &config,
+        "domain = \"example.com\"\nport = 8443\nhttp_port = 0\nenable_admin_api = true\nno-rate-limit = true\n",
+    )
+    .unwrap();
+    let out = dir.path().join("b");
+    let output = promsetup_command()
+        .args(["--non-interactive", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let conf = fs::read_to_string(out.join("nginx.conf")).unwrap();
+    assert!(conf.contains("listen 8443 ssl"), "{conf}");
+    assert!(!conf.contains("listen 80;"), "{conf}");
+    assert!(!conf.contains("limit_req"), "{conf}");
+    assert!(!conf.contains("api/v1/admin"), "{conf}");
+}
+
+#[test]
+fn a_rerun_with_nothing_to_change_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    let first = promsetup_command().args(base_args(&out)).output().unwrap();
+    assert!(text(&first.stdout).starts_with("Wrote the bundle for"));
+    let again = promsetup_command().args(base_args(&out)).output().unwrap();
+    assert!(again.status.success());
+    let stdout = text(&again.stdout);
+    assert!(
+        stdout.starts_with("Nothing to write: the bundle is up to date"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn verify_and_user_help_list_only_their_own_options_and_init_keeps_the_setup_flags() {
+    for command in [&["verify", "--help"][..], &["user", "--help"][..]] {
+        let output = promsetup_command().args(command).output().unwrap();
+        let help = text(&output.stdout);
+        assert!(output.status.success(), "{help}");
+        for setup_only in [
+            "--prefix",
+            "--realm",
+            "--enable-admin-api",
+            "--tls-cert",
+            "--force",
+        ] {
+            assert!(
+                !help.contains(setup_only),
+                "{command:?} lists {setup_only}:\n{help}"
+            );
+        }
+    }
+    let output = promsetup_command()
+        .args(["init", "--help"])
+        .output()
+        .unwrap();
+    let help = text(&output.stdout);
+    assert!(
+        help.contains("--domain") && help.contains("--no-rate-limit"),
+        "{help}"
+    );
+}
+
+#[test]
+fn user_add_says_how_to_install_the_file_and_warns_of_a_short_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    let made = promsetup_command().args(base_args(&out)).output().unwrap();
+    assert!(made.status.success());
+    let output = promsetup_command()
+        .args(["user", "add", "bob", "--password-stdin", "--dir"])
+        .arg(&out)
+        .write_stdin("short\n")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: the password is 5 characters"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("Put it in place on the server: install -m 0640")
+            && stdout.contains("/etc/nginx/.htpasswd"),
+        "{stdout}"
+    );
+    let output = promsetup_command()
+        .args(["user", "remove", "bob", "--dir"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("Put it in place on the server"));
+}

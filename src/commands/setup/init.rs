@@ -62,6 +62,7 @@ pub fn run(
     for warning in steps::weak_password_warning(&setup, &obtained)
         .into_iter()
         .chain(steps::slow_cost_warning(&setup))
+        .chain(setup.warnings())
     {
         prompter.say(&format!("warning: {warning}"));
     }

@@ -40,6 +40,7 @@ pub fn run(
     let mut warnings: Vec<String> = steps::weak_password_warning(&setup, &obtained)
         .into_iter()
         .chain(steps::slow_cost_warning(&setup))
+        .chain(setup.warnings())
         .collect();
 
     if show.check {

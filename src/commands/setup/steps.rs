@@ -124,9 +124,18 @@ pub fn print_result(
     templates: &Templates,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
+    let unchanged = written
+        .files
+        .iter()
+        .all(|file| file.change == write::Change::Same);
+    let headline = if unchanged {
+        "Nothing to write: the bundle is up to date for"
+    } else {
+        "Wrote the bundle for"
+    };
     writeln!(
         out,
-        "Wrote the bundle for {} to {}:\n{}",
+        "{headline} {} in {}:\n{}",
         setup.external_url(),
         setup.out_dir().display(),
         report::files_written(written)
