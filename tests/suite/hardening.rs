@@ -503,3 +503,65 @@ fn user_add_says_how_to_install_the_file_and_warns_of_a_short_password() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains("Put it in place on the server"));
 }
+
+#[test]
+fn another_username_on_an_existing_bundle_says_the_earlier_user_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    assert!(
+        promsetup_command()
+            .args(base_args(&out))
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let output = promsetup_command()
+        .args(base_args(&out))
+        .args(["--username", "alice", "--force"])
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("alice is added beside admin from an earlier run")
+            && stderr.contains("promsetup user remove NAME"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_deleted_password_txt_is_explained_not_silently_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    assert!(
+        promsetup_command()
+            .args(base_args(&out))
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let before = fs::read_to_string(out.join(".htpasswd")).unwrap();
+    fs::remove_file(out.join("password.txt")).unwrap();
+
+    let output = promsetup_command().args(base_args(&out)).output().unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("password.txt is gone") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(fs::read_to_string(out.join(".htpasswd")).unwrap(), before);
+
+    let output = promsetup_command()
+        .args(base_args(&out))
+        .arg("--force")
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("admin's password is replaced"), "{stderr}");
+    assert!(out.join("password.txt").exists());
+    assert_ne!(fs::read_to_string(out.join(".htpasswd")).unwrap(), before);
+}

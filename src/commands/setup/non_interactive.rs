@@ -26,6 +26,7 @@ pub fn run(
     let setup = steps::resolve(given, host)?;
     steps::check_provided_certificate(&setup, now)?;
     let mut existing = Existing::read(&setup, now);
+    let earlier_notes = steps::earlier_users_notes(&setup, &existing)?;
     let obtained = steps::obtain_password(&setup, None, &mut existing, streams.stdin, environment)?;
     let templates = Templates::embedded();
     // A generated password is stored in the bundle: nobody is there to read it on screen.
@@ -41,6 +42,7 @@ pub fn run(
         .into_iter()
         .chain(steps::slow_cost_warning(&setup))
         .chain(setup.warnings())
+        .chain(earlier_notes)
         .collect();
 
     if show.check {

@@ -143,3 +143,66 @@ pub fn print_result(
     write!(out, "{}", report::next_steps(setup, plan, templates)?)?;
     Ok(())
 }
+
+/// The people in the bundle's user file as an earlier run left it (`.htpasswd` when nginx checks,
+/// else `web.yml`), without the self-scrape account.
+fn earlier_users(setup: &Setup, existing: &Existing) -> Vec<String> {
+    use crate::bundle::credentials::{Kind, UserLines};
+    let (kind, text) = if setup.prometheus_checks_passwords() {
+        (Kind::WebConfig, existing.web_config.as_ref())
+    } else {
+        (Kind::Htpasswd, existing.htpasswd.as_ref())
+    };
+    let Some(lines) = text.and_then(|text| UserLines::parse(kind, text.as_bytes().to_vec()).ok())
+    else {
+        return Vec::new();
+    };
+    lines
+        .entries()
+        .map(|entry| entry.name.clone())
+        .filter(|name| name != crate::bundle::layout::SELF_SCRAPE_USER)
+        .collect()
+}
+
+/// Issue 13: what an earlier run left that this run would silently change or keep.
+/// - `--username` other than the earlier user: the earlier user stays valid; say so.
+/// - password.txt gone while the user file still holds the user: a run would generate a new
+///   password and replace theirs. Without `--force` that is refused with the ways out (exit 2);
+///   with `--force` it is said.
+pub fn earlier_users_notes(setup: &Setup, existing: &Existing) -> Result<Vec<String>, Failure> {
+    let users = earlier_users(setup, existing);
+    let user = setup.username().as_str();
+    let mut notes = Vec::new();
+    let others: Vec<&String> = users.iter().filter(|name| *name != user).collect();
+    if !users.is_empty() && !users.iter().any(|name| name == user) {
+        notes.push(format!(
+            "{user} is added beside {} from an earlier run, who can still sign in; if {user} \
+             replaces them: promsetup user remove NAME --dir {}",
+            others
+                .iter()
+                .map(|name| name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            crate::output::command::shell_quote(&setup.out_dir().display().to_string())
+        ));
+    }
+    let generating = *setup.password() == PasswordSource::Generate;
+    if generating && existing.generated_password.is_none() && users.iter().any(|n| n == user) {
+        if !setup.force() {
+            return Err(Failure::Usage(format!(
+                "{} is gone, and the bundle already holds {user}'s password: a run would \
+                 generate a new one and replace it. To keep it, give it with \
+                 --password-stdin, --password-file or PROMSETUP_PASSWORD; to replace it with a \
+                 new generated one (stored in {}), add --force",
+                crate::bundle::layout::PASSWORD_FILE,
+                crate::bundle::layout::PASSWORD_FILE
+            )));
+        }
+        notes.push(format!(
+            "{user}'s password is replaced by a new generated one (in {}): the earlier one no \
+             longer works",
+            crate::bundle::layout::PASSWORD_FILE
+        ));
+    }
+    Ok(notes)
+}
