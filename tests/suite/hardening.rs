@@ -565,3 +565,90 @@ fn a_deleted_password_txt_is_explained_not_silently_replaced() {
     assert!(out.join("password.txt").exists());
     assert_ne!(fs::read_to_string(out.join(".htpasswd")).unwrap(), before);
 }
+
+/// Answers every question with its default, types `password`, and says no to writing; keeps
+/// what a person at the terminal would see, in order.
+struct Defaults {
+    password: &'static str,
+    transcript: Vec<String>,
+}
+
+impl promsetup::wizard::prompter::Prompter for Defaults {
+    fn text(
+        &mut self,
+        prompt: &str,
+        default: Option<&str>,
+        _: promsetup::wizard::prompter::Check,
+    ) -> Result<String, promsetup::wizard::prompter::Interrupted> {
+        self.transcript.push(format!("? {prompt}"));
+        Ok(default.unwrap_or("").to_string())
+    }
+    fn new_password(
+        &mut self,
+        prompt: &str,
+        _: promsetup::wizard::prompter::Check,
+    ) -> Result<Option<zeroize::Zeroizing<String>>, promsetup::wizard::prompter::Interrupted> {
+        self.transcript.push(format!("? {prompt}"));
+        Ok(Some(zeroize::Zeroizing::new(self.password.to_string())))
+    }
+    fn choose(
+        &mut self,
+        prompt: &str,
+        _: &[&str],
+        default: usize,
+    ) -> Result<usize, promsetup::wizard::prompter::Interrupted> {
+        self.transcript.push(format!("? {prompt}"));
+        Ok(default)
+    }
+    fn confirm(
+        &mut self,
+        prompt: &str,
+        _: bool,
+    ) -> Result<bool, promsetup::wizard::prompter::Interrupted> {
+        self.transcript.push(format!("? {prompt}"));
+        Ok(false)
+    }
+    fn say(&mut self, text: &str) {
+        self.transcript.push(format!("> {text}"));
+    }
+}
+
+#[test]
+fn the_wizard_warns_of_a_short_password_before_asking_to_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b");
+    let out_text = out.display().to_string();
+    let request = promsetup::cli::try_parse_from([
+        "promsetup",
+        "init",
+        "--domain",
+        "example.com",
+        "--out",
+        &out_text,
+    ])
+    .unwrap();
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let mut stdin = std::io::BufReader::new(&b""[..]);
+    let streams = promsetup::Streams {
+        stdin: &mut stdin,
+        out: &mut stdout,
+        err: &mut stderr,
+    };
+    let mut prompter = Defaults {
+        password: "short",
+        transcript: Vec::new(),
+    };
+    let host = promsetup::model::setup::HostFacts::unknown();
+    promsetup::run(request, &host, streams, Some(&mut prompter)).unwrap();
+    let transcript = &prompter.transcript;
+    let warned = transcript
+        .iter()
+        .position(|line| line.contains("warning: the password is 5 characters"))
+        .unwrap_or_else(|| panic!("no warning: {transcript:#?}"));
+    let asked = transcript
+        .iter()
+        .position(|line| line.starts_with("? Write these files"))
+        .unwrap_or_else(|| panic!("not asked to write: {transcript:#?}"));
+    assert!(warned < asked, "{transcript:#?}");
+    assert!(!out.exists(), "nothing is written after a no");
+}
