@@ -18,11 +18,19 @@
 #   bundle: nginx.conf, bcrypt hash, ECDSA P-256 certificate) against `htpasswd -nbB` + `openssl
 #   req -x509` at the same bcrypt cost, at cost 5 and at cost 12; every run writes into an empty
 #   folder. At cost 12 also, for information, the --auth prometheus bundle (two hashes).
+# Part C: the right password's latency while one client address floods wrong passwords (wrk,
+#   FLOOD_CONNECTIONS connections), --auth nginx at the default cost 5: before (--no-rate-limit,
+#   the configuration without limit_req) and after (the default limit_req). The flood comes from
+#   127.0.0.1; the user's FLOOD_SAMPLES requests come one after another (at most 10/s) over one
+#   keep-alive connection from 127.0.0.2 (curl --interface), as a separate client address; first
+#   quietly, then during the flood.
 # Then a "targets" section with PASS/FAIL computed from the numbers above.
 #
 # Run from the repository root, as root (nginx's workers run as www-data):
 #     bench/run.sh                         # about 3 minutes on 2 cores, plus the build
 #     DURATION=5 RUNS=10 bench/run.sh      # shorter
+#     PARTS=C PROMSETUP_BIN=target/debug/promsetup bench/run.sh   # only Part C (nginx's numbers
+#                                          # do not depend on how promsetup was built), no build
 # Needs (Debian 12): apt-get install nginx-light prometheus wrk hyperfine apache2-utils openssl
 # curl iproute2, and cargo. Builds target/release/promsetup itself. Progress goes to stderr, the
 # report to stdout.
@@ -39,9 +47,12 @@ PASSWORD='bench-Kx7pQ2vR9mW4tZ8nL3sB6yH1'   # 30 characters; bcrypt time does no
 NGINX_COSTS=(4 5 8 10 12)
 PROMETHEUS_COSTS=(10 12)
 DEFAULT_NGINX_COST=5
+PARTS=${PARTS:-ABC}               # which parts to run
+FLOOD_CONNECTIONS=${FLOOD_CONNECTIONS:-64}
+FLOOD_SAMPLES=${FLOOD_SAMPLES:-100}   # right-password requests measured per Part C row
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$REPO/target/release/promsetup
+BIN=${PROMSETUP_BIN:-$REPO/target/release/promsetup}
 WORK=""
 PIDS=()          # processes this script started and has not stopped yet
 USED_PORTS=" "
@@ -136,13 +147,16 @@ print_machine() {
 
 # --- Part A: one row = one bundle, one nginx, one Prometheus -----------------------------------
 
-# make_bundle DIR AUTH COST PORT UPSTREAM_PORT
+# make_bundle DIR AUTH COST PORT UPSTREAM_PORT [EXTRA...]. Part A measures hashing throughput
+# from one client address, which the default rate limit would answer with 429: its rows pass
+# --no-rate-limit; Part C measures with and without it.
 make_bundle() {
     local dir=$1 auth=$2 cost=$3 port=$4 upstream=$5
+    shift 5
     printf '%s\n' "$PASSWORD" | "$BIN" --non-interactive --domain 127.0.0.1 --bind 127.0.0.1 \
         --port "$port" --http-port 0 --upstream "127.0.0.1:$upstream" --username "$USERNAME" \
         --auth "$auth" --bcrypt-cost "$cost" --out "$dir" --conf-dir "$dir" \
-        --prometheus-dir "$dir" --password-stdin >"$dir.promsetup.log" 2>&1 \
+        --prometheus-dir "$dir" --password-stdin "$@" >"$dir.promsetup.log" 2>&1 \
         || { cat "$dir.promsetup.log" >&2; die "promsetup failed for $dir"; }
 }
 
@@ -246,7 +260,7 @@ run_row() {
     dir=$WORK/$name
     log "Part A: $name (auth $auth, cost $cost): nginx on 127.0.0.1:$port, Prometheus on 127.0.0.1:$upstream"
     # The baseline is the --auth nginx bundle, its auth_basic lines removed.
-    make_bundle "$dir" "${auth/none/nginx}" "$cost" "$port" "$upstream"
+    make_bundle "$dir" "${auth/none/nginx}" "$cost" "$port" "$upstream" --no-rate-limit
     conf=$(nginx_conf "$dir" "$noauth")
     start_prometheus "$dir" "$auth" "$upstream"
     start_nginx "$dir" "$conf" "$port"
@@ -329,6 +343,84 @@ print_part_a() {
     echo "requests: completed in ${DURATION}s. conns/worker: wrk's connections on each nginx worker, sampled 1 s in"
     echo "(number of workers). load: 1-minute load average at the end of the row. % no-auth is against the first"
     echo "no-auth row; the last row repeats it to show how much the machine drifted meanwhile."
+    echo
+}
+
+# --- Part C: the right password during a wrong-password flood --------------------------------
+
+# user_latencies DIR PORT OUT: FLOOD_SAMPLES right-password requests, one after another over one
+# connection from 127.0.0.2, at most 10 a second (a dashboard's pace, under the limit of 20/s:
+# faster, the user would be limited by its own requests); writes "status seconds" lines to OUT.
+user_latencies() {
+    local dir=$1 port=$2 out=$3 args=() i
+    for ((i = 0; i < FLOOD_SAMPLES; i++)); do
+        args+=(-o /dev/null "https://127.0.0.1:$port/prometheus/-/healthy")
+    done
+    curl -s --rate 10/s --interface 127.0.0.2 --cacert "$dir/127.0.0.1.crt" -H "$AUTH_RIGHT" \
+        -w '%{http_code} %{time_total}\n' "${args[@]}" >"$out" || true
+}
+
+# percentile FILE P: the P-th percentile (nearest rank) of the seconds in FILE, in ms.
+percentile() {
+    awk '{print $2}' "$1" | sort -g | awk -v p="$2" '{v[NR] = $1}
+        END {i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; printf "%.1f", 1000 * v[i]}'
+}
+
+# flood_row NAME LABEL EXTRA: one bundle at the default cost; the user's latency quietly, then during
+# a wrong-password flood. Appends to FLOOD_ROWS.
+flood_row() {
+    local name=$1 label=$2 extra=$3 port upstream dir conf flood_pid quiet busy out rps non2xx
+    free_port port
+    free_port upstream
+    dir=$WORK/flood-$name
+    log "Part C: $name: nginx on 127.0.0.1:$port, flood of $FLOOD_CONNECTIONS connections"
+    # shellcheck disable=SC2086 # EXTRA is one flag or none
+    make_bundle "$dir" nginx "$DEFAULT_NGINX_COST" "$port" "$upstream" $extra
+    conf=$(nginx_conf "$dir" 0)
+    start_prometheus "$dir" nginx "$upstream"
+    start_nginx "$dir" "$conf" "$port"
+    verify_row "$dir" "$port" 0
+    quiet=$dir/quiet.txt busy=$dir/busy.txt
+    user_latencies "$dir" "$port" "$quiet"
+    # Long enough for the slowest case; stopped with SIGINT (wrk then prints its totals).
+    wrk -t"$THREADS" -c"$FLOOD_CONNECTIONS" -d600s --timeout "$WRK_TIMEOUT" \
+        -H "$AUTH_WRONG" "https://127.0.0.1:$port/prometheus/-/healthy" >"$dir/wrk.out" 2>&1 &
+    flood_pid=$!
+    PIDS+=("$flood_pid")
+    sleep 2
+    user_latencies "$dir" "$port" "$busy"
+    kill -INT "$flood_pid" 2>/dev/null || true
+    wait "$flood_pid" 2>/dev/null || true
+    forget_pid "$flood_pid"
+    out=$(cat "$dir/wrk.out")
+    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    non2xx=$(awk -F': *' '/Non-2xx or 3xx responses/ {print $2}' <<<"$out")
+    stop_pid "$NGINX_PID"
+    stop_pid "$PROM_PID"
+    FLOOD_ROWS+=("$label|$(percentile "$quiet" 50)|$(percentile "$quiet" 99)|$(percentile "$busy" 50)|$(percentile "$busy" 99)|$(grep -vc '^200 ' "$busy" || true)|$(wc -l <"$busy")|${rps:-?}|$(grep -c ' 429 ' "$dir/access.log" || true)|$(grep -c ' 401 ' "$dir/access.log" || true)")
+}
+
+part_c() {
+    FLOOD_ROWS=()
+    flood_row before "before (--no-rate-limit)" --no-rate-limit
+    flood_row after "after (limit_req, default)" ""
+}
+
+print_part_c() {
+    local row name qp50 qp99 bp50 bp99 bad n rps r429 r401
+    echo "== Part C: right password during a wrong-password flood (--auth nginx, cost $DEFAULT_NGINX_COST)"
+    echo "flood: wrk -t$THREADS -c$FLOOD_CONNECTIONS from 127.0.0.1, wrong password; user: $FLOOD_SAMPLES sequential requests (<= 10/s)"
+    echo "over one keep-alive connection from 127.0.0.2, GET /prometheus/-/healthy, quietly and during the flood."
+    echo
+    printf '| %-28s | %9s | %9s | %9s | %9s | %9s | %9s | %9s | %9s |\n' mode "quiet p50" "quiet p99" \
+        "flood p50" "flood p99" "user !200" "flood r/s" "flood 429" "flood 401"
+    printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------------------ -----------: -----------: \
+        -----------: -----------: -----------: -----------: -----------: -----------:
+    for row in "${FLOOD_ROWS[@]}"; do
+        IFS='|' read -r name qp50 qp99 bp50 bp99 bad n rps r429 r401 <<<"$row"
+        printf '| %-28s | %6s ms | %6s ms | %6s ms | %6s ms | %5s/%-3s | %9s | %9s | %9s |\n' \
+            "$name" "$qp50" "$qp99" "$bp50" "$bp99" "$bad" "$n" "$rps" "$r429" "$r401"
+    done
     echo
 }
 
@@ -435,8 +527,10 @@ print_targets() {
 
 main() {
     check_tools
-    log "building: cargo build --release --locked"
-    (cd "$REPO" && cargo build --release --locked --quiet) || die "cargo build failed"
+    if [[ -z ${PROMSETUP_BIN:-} ]]; then
+        log "building: cargo build --release --locked"
+        (cd "$REPO" && cargo build --release --locked --quiet) || die "cargo build failed"
+    fi
     [[ -x $BIN ]] || die "no $BIN after the build"
 
     WORK=$(mktemp -d /tmp/promsetup-bench.XXXXXX)
@@ -448,11 +542,14 @@ main() {
     AUTH_WRONG="Authorization: Basic $(printf '%s:%s' "$USERNAME" "wrong-$PASSWORD" | base64 -w0)"
 
     print_machine
-    part_a
-    part_b
-    print_part_a
-    print_part_b
-    print_targets
+    [[ $PARTS == *A* ]] && part_a
+    [[ $PARTS == *B* ]] && part_b
+    [[ $PARTS == *C* ]] && part_c
+    [[ $PARTS == *A* ]] && print_part_a
+    [[ $PARTS == *B* ]] && print_part_b
+    [[ $PARTS == *C* ]] && print_part_c
+    [[ $PARTS == *A* && $PARTS == *B* ]] && print_targets
+    return 0
 }
 
 main "$@"

@@ -48,7 +48,11 @@ fn no_link(dir: &Path, name: &str) -> Option<PathBuf> {
 }
 
 fn read_text(dir: &Path, name: &str) -> Option<String> {
-    std::fs::read_to_string(no_link(dir, name)?).ok()
+    crate::host::bounded_read::text_file(
+        &no_link(dir, name)?,
+        crate::host::bounded_read::BUNDLE_FILE_LIMIT,
+    )
+    .ok()
 }
 
 /// A password file, read as `--password-file` reads one.

@@ -117,6 +117,15 @@ struct NginxValues {
     enable_lifecycle: bool,
     enable_admin_api: bool,
     public_healthcheck: bool,
+    enable_pprof: bool,
+    enable_federate: bool,
+    /// The body of a location that refuses with 403 (lifecycle, admin API, pprof, federate).
+    refused: String,
+    rate_limit: bool,
+    rate_limit_per_second: u32,
+    rate_limit_burst: u32,
+    /// Strict-Transport-Security, only for a certificate clients trust.
+    hsts: bool,
     realm: String,
     htpasswd_path: String,
     upstream: String,
@@ -129,6 +138,33 @@ fn listen_address(setup: &Setup, port: crate::model::values::Port) -> String {
         None => port.to_string(),
         Some(std::net::IpAddr::V4(ip)) => format!("{ip}:{port}"),
         Some(std::net::IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
+    }
+}
+
+/// Requests per second each client address may send through nginx (`limit_req`). Sizing: a
+/// 30-panel Grafana dashboard sends about 30 queries per refresh (a few more with variables and
+/// annotations), all at once from one address (Grafana's server, or the browser), so the burst
+/// takes three such refreshes at once with no delay, and the rate a dashboard refreshing every
+/// 1.5 s. One address flooding wrong passwords then makes nginx hash at most 20 times a second:
+/// about 5% of a core at the default cost 5 (~2.5 ms a hash).
+pub const RATE_LIMIT_PER_SECOND: u32 = 20;
+pub const RATE_LIMIT_BURST: u32 = 100;
+
+/// What a refused endpoint's location holds. With nginx checking passwords, the password is
+/// checked first and the 403 comes after it (from `try_files`, which runs after the access
+/// phase; a `return` would answer before it): an anonymous client gets 401 there as everywhere
+/// and learns nothing of which paths exist. When Prometheus checks, nginx cannot check first.
+fn refused_location_body(setup: &Setup) -> String {
+    if setup.topology() == Topology::Proxied(Auth::Nginx) {
+        format!(
+            "            # The password first (401 without it), then 403.\n            \
+             auth_basic \"{}\";\n            auth_basic_user_file \"{}\";\n            \
+             try_files /.promsetup-refused =403;\n",
+            setup.realm(),
+            setup.conf_dir().join(HTPASSWD_FILE)
+        )
+    } else {
+        "            return 403;\n".to_string()
     }
 }
 
@@ -176,6 +212,13 @@ fn nginx_values(setup: &Setup) -> NginxValues {
         enable_lifecycle: setup.endpoints().lifecycle,
         enable_admin_api: setup.endpoints().admin_api,
         public_healthcheck: setup.endpoints().public_healthcheck,
+        enable_pprof: setup.endpoints().pprof,
+        enable_federate: setup.endpoints().federate,
+        refused: refused_location_body(setup),
+        rate_limit: setup.rate_limited(),
+        rate_limit_per_second: RATE_LIMIT_PER_SECOND,
+        rate_limit_burst: RATE_LIMIT_BURST,
+        hsts: setup.tls().is_on() && setup.certificate_is_trusted(),
         realm: setup.realm().to_string(),
         htpasswd_path: setup.conf_dir().join(HTPASSWD_FILE),
         upstream: setup.upstream().to_string(),

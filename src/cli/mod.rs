@@ -16,12 +16,13 @@ use clap::{ArgAction, ArgMatches, Args, Parser, Subcommand};
 
 use crate::model::flags::{self, FLAGS, Flag, Reach};
 use crate::model::given::Given;
+use crate::model::password::PasswordSource;
 use crate::model::request::{
     BundleOptions, ReportFormat, Request, SetupRequest, Show, UserAction, UserRequest,
     VerifyRequest,
 };
 use crate::model::request::{CompletionsRequest, ManRequest};
-use crate::model::values::UserName;
+use crate::model::values::{BcryptCost, Domain, UserName};
 use value_parser::{FlagValue, checked};
 
 /// Parses the process's arguments; on a bad command line clap prints why and exits with 2.
@@ -98,7 +99,7 @@ enum FormatArg {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Ask for each value at a terminal, show a summary, then write the bundle.
-    Init,
+    Init(Box<InitArgs>),
     /// Check a bundle: offline (files, key and certificate, hashes, `nginx -t`, `promtool check
     /// web-config`), and with --url online, as the reference guides' "Testing" section does.
     Verify(VerifyArgs),
@@ -113,7 +114,14 @@ enum Command {
     Completions(CompletionsArgs),
     /// Write the man pages, one per command, into --out DIR (e.g. ~/.local/share/man/man1;
     /// the Debian package has them already).
-    Man,
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+struct ManArgs {
+    /// The folder the pages are written to.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +131,15 @@ struct CompletionsArgs {
     shell: clap_complete::Shell,
 }
 
+/// `init` takes every option of a run, after it as before it (`promsetup init --domain X`).
+#[derive(Debug, Args)]
+struct InitArgs {
+    #[command(flatten)]
+    options: Options,
+}
+
+// Issue 13: the setup flags are not global, so `verify --help` and `user --help` list only
+// what those commands take (below), not every generation flag.
 #[derive(Debug, Args)]
 struct VerifyArgs {
     /// The bundle folder [default: --out, else ./promsetup-bundle].
@@ -140,6 +157,26 @@ struct VerifyArgs {
     /// path can read it). Without this flag verify checks such a URL without the password.
     #[arg(long)]
     allow_cleartext_password: bool,
+
+    /// The name the certificate must cover [default: the bundle's].
+    #[arg(long, value_name = "NAME", value_parser = checked::<Domain>())]
+    domain: Option<Domain>,
+
+    /// The user the online checks sign in as [default: the bundle's first].
+    #[arg(long, value_name = "NAME", value_parser = checked::<UserName>())]
+    username: Option<UserName>,
+
+    /// Read the password for --url from the first line of standard input.
+    #[arg(long, conflicts_with = "password_file")]
+    password_stdin: bool,
+
+    /// Read the password for --url from the first line of a file.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+
+    /// The bundle folder when DIR is not given.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +187,45 @@ struct UserArgs {
     /// The bundle folder [default: --out, else ./promsetup-bundle].
     #[arg(long, value_name = "DIR", global = true)]
     dir: Option<PathBuf>,
+
+    // Ids of their own: a global argument of `user` is also seen by the top level, whose setup
+    // flags use the plain names.
+    /// The bundle folder, as the setup calls it (--dir wins).
+    #[arg(id = "user_out", long = "out", value_name = "DIR", global = true)]
+    out: Option<PathBuf>,
+
+    /// Read the new password from the first line of standard input.
+    #[arg(
+        id = "user_password_stdin",
+        long = "password-stdin",
+        global = true,
+        conflicts_with = "user_password_file"
+    )]
+    password_stdin: bool,
+
+    /// Read the new password from the first line of a file.
+    #[arg(
+        id = "user_password_file",
+        long = "password-file",
+        value_name = "FILE",
+        global = true
+    )]
+    password_file: Option<PathBuf>,
+
+    /// bcrypt cost of the new hash, 4 to 14 [default: the file's own; 5 for a new .htpasswd,
+    /// at least 12 in web.yml].
+    #[arg(
+        id = "user_bcrypt_cost",
+        long = "bcrypt-cost",
+        value_name = "COST",
+        global = true,
+        value_parser = checked::<BcryptCost>()
+    )]
+    bcrypt_cost: Option<BcryptCost>,
+
+    /// Never prompt: without a password input, one is generated and stored in NAME.password.
+    #[arg(id = "user_non_interactive", long = "non-interactive", global = true)]
+    non_interactive: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,7 +256,7 @@ enum UserActionArg {
 #[derive(Debug, Args)]
 struct Options {
     /// Never prompt; a missing required value is one error naming every missing flag.
-    #[arg(help_heading = flags::heading::RUNNING, long, global = true)]
+    #[arg(help_heading = flags::heading::RUNNING, long)]
     non_interactive: bool,
 
     #[command(flatten)]
@@ -189,17 +265,17 @@ struct Options {
     /// Read the answers from a TOML file (keys are these flags' names, e.g. domain, port,
     /// prefix, auth); flags given too override it. Never a password. `promsetup init` offers to
     /// save one next to the bundle.
-    #[arg(help_heading = flags::heading::RUNNING, long, value_name = "FILE", global = true)]
+    #[arg(help_heading = flags::heading::RUNNING, long, value_name = "FILE")]
     config: Option<PathBuf>,
 
     /// Write nothing; exit 0 when the bundle on disk is up to date, 3 when a run would change
     /// it (2 and 1 keep their meanings: bad input, failure).
-    #[arg(help_heading = flags::heading::RUNNING, long, global = true)]
+    #[arg(help_heading = flags::heading::RUNNING, long)]
     check: bool,
 
     /// Like --check, and show what would change as a unified diff of the text files, with
     /// hashes and keys masked.
-    #[arg(help_heading = flags::heading::RUNNING, long, global = true)]
+    #[arg(help_heading = flags::heading::RUNNING, long)]
     diff: bool,
 
     /// How to report: text for people, or json: one JSON document on standard output, its
@@ -208,17 +284,16 @@ struct Options {
         help_heading = flags::heading::RUNNING,
         long,
         value_name = "FORMAT",
-        global = true,
         default_value = "text"
     )]
     format: FormatArg,
 
     /// Replace files that already exist in --out (each old file is kept as NAME.bak).
-    #[arg(help_heading = flags::heading::RUNNING, long, global = true)]
+    #[arg(help_heading = flags::heading::RUNNING, long)]
     force: bool,
 
     /// Delete the answers `promsetup init` remembered (never the password), then exit.
-    #[arg(help_heading = flags::heading::RUNNING, long, global = true)]
+    #[arg(help_heading = flags::heading::RUNNING, long)]
     forget: bool,
 }
 
@@ -232,7 +307,6 @@ fn argument(flag: &'static Flag) -> clap::Arg {
         .long(flag.name)
         .help(flag.help)
         .help_heading(flag.heading)
-        .global(true)
         .conflicts_with_all(flag.conflicts_with);
     let arg = flag
         .requires
@@ -287,9 +361,45 @@ impl clap::FromArgMatches for SetupFlags {
     }
 }
 
+/// The password input a command's own flags name.
+fn password_source(stdin: bool, file: Option<PathBuf>) -> Option<PasswordSource> {
+    if stdin {
+        Some(PasswordSource::Stdin)
+    } else {
+        file.map(PasswordSource::File)
+    }
+}
+
+impl Options {
+    /// `promsetup [OPTIONS] init [OPTIONS]`: the options after `init` win, switches add up.
+    fn then(self, after: Options) -> Options {
+        let mut given = self.setup.0;
+        flags::overlay(&mut given, &after.setup.0);
+        let format = if after.format != FormatArg::Text {
+            after.format
+        } else {
+            self.format
+        };
+        Options {
+            non_interactive: self.non_interactive || after.non_interactive,
+            setup: SetupFlags(given),
+            config: after.config.or(self.config),
+            check: self.check || after.check,
+            diff: self.diff || after.diff,
+            format,
+            force: self.force || after.force,
+            forget: self.forget || after.forget,
+        }
+    }
+}
+
 impl Cli {
     fn into_request(self) -> Request {
-        let options = self.options;
+        let init = matches!(self.command, Some(Command::Init(_)));
+        let (options, command) = match self.command {
+            Some(Command::Init(args)) => (self.options.then(args.options), None),
+            command => (self.options, command),
+        };
         let show = Show {
             check: options.check || options.diff,
             diff: options.diff,
@@ -306,22 +416,38 @@ impl Cli {
         if options.forget {
             return Request::Forget;
         }
-        let bundle = |dir: Option<PathBuf>, given: &Given| BundleOptions {
-            dir: dir.or_else(|| given.out_dir.clone()),
-            password: given.password.clone(),
-            non_interactive: options.non_interactive,
-            show,
-        };
-        match self.command {
-            Some(Command::Verify(args)) => Request::Verify(VerifyRequest {
-                bundle: bundle(args.dir, &given),
-                url: args.url,
-                allow_cleartext_password: args.allow_cleartext_password,
-                flags: given,
-            }),
+        match command {
+            Some(Command::Verify(args)) => {
+                // The setup flags given before `verify` count too, as they always have.
+                if args.domain.is_some() {
+                    given.domain = args.domain;
+                }
+                if args.username.is_some() {
+                    given.username = args.username;
+                }
+                let password = password_source(args.password_stdin, args.password_file)
+                    .or(given.password.clone());
+                Request::Verify(VerifyRequest {
+                    bundle: BundleOptions {
+                        dir: args.dir.or(args.out).or_else(|| given.out_dir.clone()),
+                        password,
+                        non_interactive: options.non_interactive,
+                        show,
+                    },
+                    url: args.url,
+                    allow_cleartext_password: args.allow_cleartext_password,
+                    flags: given,
+                })
+            }
             Some(Command::User(args)) => Request::User(UserRequest {
-                bundle: bundle(args.dir, &given),
-                bcrypt_cost: given.bcrypt_cost,
+                bundle: BundleOptions {
+                    dir: args.dir.or(args.out).or_else(|| given.out_dir.clone()),
+                    password: password_source(args.password_stdin, args.password_file)
+                        .or(given.password.clone()),
+                    non_interactive: options.non_interactive || args.non_interactive,
+                    show,
+                },
+                bcrypt_cost: args.bcrypt_cost.or(given.bcrypt_cost),
                 keep_backup: matches!(
                     args.action,
                     UserActionArg::Remove {
@@ -338,16 +464,16 @@ impl Cli {
             Some(Command::Completions(args)) => Request::Completions(CompletionsRequest {
                 script: generate::completions(args.shell),
             }),
-            Some(Command::Man) => Request::Man(ManRequest {
-                out: given.out_dir,
+            Some(Command::Man(args)) => Request::Man(ManRequest {
+                out: args.out.or(given.out_dir),
                 pages: generate::man_pages(),
             }),
-            command @ (Some(Command::Init) | None) => Request::Setup(SetupRequest {
+            Some(Command::Init(_)) | None => Request::Setup(SetupRequest {
                 flags: given,
                 config: options.config,
                 show,
                 non_interactive: options.non_interactive,
-                init: command.is_some(),
+                init,
             }),
         }
     }

@@ -164,8 +164,12 @@ fn bundle_files(dir: &Path) -> Result<Vec<UserFile>, Failure> {
                 )));
             }
         };
-        let bytes = std::fs::read(&path)
-            .map_err(|error| Failure::Users(format!("cannot read {}: {error}", path.display())))?;
+        let bytes =
+            crate::host::bounded_read::file(&path, crate::host::bounded_read::BUNDLE_FILE_LIMIT)
+                .map(|bytes| bytes.to_vec())
+                .map_err(|error| {
+                    Failure::Users(format!("cannot read {}: {error}", path.display()))
+                })?;
         let lines = UserLines::parse(kind, bytes).map_err(|why| {
             Failure::Users(format!(
                 "promsetup cannot edit the users of {}: {why}; edit it by hand",
@@ -344,6 +348,51 @@ fn cost_for(file: &UserFile, flag: Option<BcryptCost>) -> Result<BcryptCost, Fai
     }
 }
 
+/// Where the bundle says a user file lives on the server: `auth_basic_user_file` in its
+/// `nginx.conf`, `--web.config.file` in its `prometheus.flags`.
+fn server_path(kind: Kind, dir: &Path) -> Option<String> {
+    let read = |name: &str| {
+        crate::host::bounded_read::text_file(
+            &dir.join(name),
+            crate::host::bounded_read::BUNDLE_FILE_LIMIT,
+        )
+        .ok()
+    };
+    match kind {
+        Kind::Htpasswd => read("nginx.conf")?.lines().find_map(|line| {
+            let rest = line.trim().strip_prefix("auth_basic_user_file ")?;
+            Some(rest.trim_end_matches(';').trim_matches('"').to_string())
+        }),
+        Kind::WebConfig => read("prometheus.flags")?.lines().find_map(|line| {
+            line.trim()
+                .strip_prefix("--web.config.file=")
+                .map(str::to_string)
+        }),
+    }
+}
+
+/// How to put an edited file in place on the server, with its mode and group (issue 13: the
+/// edit is in the bundle folder, and nothing said so).
+fn install_hint(file: &UserFile, dir: &Path) -> String {
+    let group = std::fs::metadata(&file.path)
+        .ok()
+        .and_then(|meta| nix::unistd::Group::from_gid(meta.gid().into()).ok()?)
+        .map(|group| group.name);
+    let target = server_path(file.kind, dir);
+    format!(
+        "Put it in place on the server: install -m {:04o}{} {} {}",
+        file.mode,
+        group
+            .map(|group| format!(" -g {group}"))
+            .unwrap_or_default(),
+        crate::output::command::shell_quote(&file.path.display().to_string()),
+        target.unwrap_or_else(|| match file.kind {
+            Kind::Htpasswd => "<the path of auth_basic_user_file in nginx.conf>".into(),
+            Kind::WebConfig => "<the path of Prometheus's --web.config.file>".into(),
+        })
+    )
+}
+
 fn reread_note(kind: Kind) -> &'static str {
     match kind {
         Kind::Htpasswd => {
@@ -410,6 +459,23 @@ fn add(
         artifacts.push(edited(file, file.edited(&edit)));
     }
     let report = write_files(&artifacts, dir, true, streams.err)?;
+    // As the setup warns (steps::weak_password_warning): a short typed password under the low
+    // cost nginx needs is cheap to attack if .htpasswd leaks.
+    if let Origin::Given = origin
+        && password.len() < 16
+        && files
+            .iter()
+            .zip(&costs)
+            .any(|(file, cost)| file.kind == Kind::Htpasswd && cost.get() < 10)
+    {
+        writeln!(
+            streams.err,
+            "warning: the password is {} characters and .htpasswd's bcrypt cost low: a leaked \
+             .htpasswd would be cheap to attack. Use a long random password (leave it out to \
+             have one generated)",
+            password.len()
+        )?;
+    }
 
     let out = streams.out;
     for (file, message) in &messages {
@@ -448,6 +514,7 @@ fn add(
     }
     for file in &files {
         writeln!(out, "{}", reread_note(file.kind))?;
+        writeln!(out, "{}", install_hint(file, dir))?;
     }
     Ok(())
 }
@@ -540,6 +607,7 @@ fn remove(
     }
     for file in &holding {
         writeln!(out, "{}", reread_note(file.kind))?;
+        writeln!(out, "{}", install_hint(file, dir))?;
     }
     Ok(())
 }

@@ -6,7 +6,10 @@
 //! anything.
 
 pub mod lock_wait;
+pub mod bounded_read;
+pub mod hash_timing;
 pub mod nginx;
+pub mod program;
 pub mod secret_input;
 pub mod system_crypt;
 

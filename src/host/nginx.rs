@@ -4,16 +4,19 @@
 //! It runs `nginx -V` and reads its answer; it must not decide what the configuration holds
 //! (`model::target` has the version gates).
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::model::target::NginxTarget;
 use crate::model::values::Version;
 
-/// Asks the nginx on `PATH`; `None` when there is none or its answer cannot be read.
+/// Asks the nginx on `PATH` (by absolute path, with a minimal environment: `host::program`);
+/// `None` when there is none or its answer cannot be read.
 pub fn detect() -> Option<NginxTarget> {
-    let output = Command::new("nginx").arg("-V").output().ok()?;
+    let output = crate::host::program::command("nginx")?
+        .arg("-V")
+        .output()
+        .ok()?;
     // nginx prints its build information on standard error.
     let text = String::from_utf8_lossy(&output.stderr);
     parse_nginx_v(&text)

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
+use crate::host::bounded_read;
 use crate::model::password::{Password, PasswordSource};
 use crate::model::values::Invalid;
 
@@ -140,23 +141,15 @@ pub fn obtain(
 }
 
 /// The first line, without its line ending: what `echo secret |` and `printf secret` both give.
+/// Bounded (`bounded_read`): an endless stream such as `</dev/zero` is an error, not a hang.
 fn first_line(reader: &mut dyn BufRead) -> std::io::Result<Zeroizing<String>> {
-    let mut line = Zeroizing::new(String::new());
-    reader.read_line(&mut line)?;
-    let end = line.trim_end_matches(['\n', '\r']).len();
-    line.truncate(end);
-    Ok(line)
+    bounded_read::first_line(reader)
 }
 
-/// The first line of a file, without its ending, in a buffer wiped on drop.
+/// The first line of a regular file, without its ending, in a buffer wiped on drop; a device,
+/// FIFO or folder is refused and an overlong first line is an error (`bounded_read`).
 pub fn read_file_line(path: &Path) -> std::io::Result<Zeroizing<String>> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    // Sized up front so the buffer is never reallocated, which would leave an unwiped copy.
-    let size = file.metadata().map_or(0, |meta| meta.len() as usize);
-    let mut bytes = Zeroizing::new(Vec::with_capacity(size + 1));
-    file.read_to_end(&mut bytes)?;
-    first_line(&mut bytes.as_slice())
+    bounded_read::file_first_line(path)
 }
 
 #[cfg(test)]

@@ -226,6 +226,13 @@ pub static FLAGS: &[Flag] = &[
             if t.is_empty() {
                 return Err(Invalid("it is empty; give a folder".into()));
             }
+            // Printed back in every report: a control character would reach the terminal raw.
+            if let Some(c) = t.chars().find(|c| c.is_control()) {
+                return Err(Invalid(format!(
+                    "it contains the control character {}; give a folder name without one",
+                    c.escape_debug()
+                )));
+            }
             g.out_dir = Some(PathBuf::from(t));
             Ok(())
         },
@@ -375,7 +382,7 @@ pub static FLAGS: &[Flag] = &[
         name: "bcrypt-cost",
         value_name: Some("COST"),
         heading: heading::PASSWORD,
-        help: "bcrypt cost of the stored hash, 4 to 31 [default: 5 with --auth nginx, 12 when \
+        help: "bcrypt cost of the stored hash, 4 to 14 [default: 5 with --auth nginx, 12 when \
                Prometheus checks]. nginx re-hashes the password on every request and blocks its \
                worker meanwhile: each step doubles that time (cost 5: ~2 ms, about 7% of \
                unauthenticated throughput; cost 12: ~250 ms, 3 requests/s). A leaked .htpasswd \
@@ -472,6 +479,56 @@ pub static FLAGS: &[Flag] = &[
             Ok(())
         },
         get: |g| shown_switch(g.endpoints.admin_api),
+    },
+    // Issue 13: profiles and federation are Prometheus endpoints that every signed-in user could
+    // reach; like the admin API they are opened only on request.
+    Flag {
+        name: "enable-pprof",
+        value_name: None,
+        heading: heading::ENDPOINTS,
+        help: "Let authenticated users reach Prometheus's /debug/pprof/ through nginx (its \
+               command line, heap and CPU profiles, each profile loading the server). Without it \
+               nginx answers 403 there (after the password check when nginx checks it)",
+        reach: Reach::Answers,
+        conflicts_with: &[],
+        requires: &[],
+        set: |g, t| {
+            g.endpoints.pprof = on(t);
+            Ok(())
+        },
+        get: |g| shown_switch(g.endpoints.pprof),
+    },
+    Flag {
+        name: "enable-federate",
+        value_name: None,
+        heading: heading::ENDPOINTS,
+        help: "Let authenticated users reach Prometheus's /federate through nginx (any series, \
+               in bulk). Without it nginx answers 403 there (after the password check when nginx \
+               checks it)",
+        reach: Reach::Answers,
+        conflicts_with: &[],
+        requires: &[],
+        set: |g, t| {
+            g.endpoints.federate = on(t);
+            Ok(())
+        },
+        get: |g| shown_switch(g.endpoints.federate),
+    },
+    Flag {
+        name: "no-rate-limit",
+        value_name: None,
+        heading: heading::ENDPOINTS,
+        help: "No per-client request limit in nginx. By default each client address gets 20 \
+               requests/s with bursts of 100 (a 30-panel dashboard refresh passes at once), so a \
+               flood of wrong passwords cannot keep nginx hashing; more answer 429",
+        reach: Reach::Answers,
+        conflicts_with: &[],
+        requires: &[],
+        set: |g, t| {
+            g.no_rate_limit = on(t);
+            Ok(())
+        },
+        get: |g| shown_switch(g.no_rate_limit),
     },
     Flag {
         name: "public-healthcheck",

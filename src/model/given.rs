@@ -47,6 +47,8 @@ pub struct Given {
     pub nginx_version: Option<Version>,
     pub openssl_version: Option<Version>,
     pub force: bool,
+    /// `--no-rate-limit`: no `limit_req` on the password-checked location.
+    pub no_rate_limit: bool,
     /// What the bundle is for (`--target`): nginx on a host, Kubernetes, or Compose.
     pub deploy_target: Option<DeployTarget>,
     /// Kubernetes: the namespace of Prometheus and of the written objects.
@@ -143,6 +145,11 @@ pub struct Endpoints {
     pub admin_api: bool,
     /// `/-/healthy` without a password, for load balancers.
     pub public_healthcheck: bool,
+    /// `/debug/pprof/` let through the proxy: Prometheus serves it to anyone who reaches it
+    /// (its command line, heap and CPU profiles on demand, which also load the server).
+    pub pprof: bool,
+    /// `/federate` let through the proxy: every series in one request.
+    pub federate: bool,
 }
 
 /// How the user wants TLS, before defaults: the wizard's three answers, the answers file's `tls`

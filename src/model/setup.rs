@@ -173,6 +173,8 @@ pub struct Setup {
     versions: (Option<Version>, Option<Version>),
     nginx_probe: NginxAnswer,
     force: bool,
+    /// nginx's `limit_req` on the password-checked location (off with `--no-rate-limit`).
+    rate_limit: bool,
     deploy_target: DeployTarget,
     /// Kubernetes only: namespace, ingress class, and the Service (= Prometheus resource name).
     kubernetes: KubernetesNames,
@@ -277,6 +279,67 @@ impl Setup {
 
     pub fn kubernetes(&self) -> &KubernetesNames {
         &self.kubernetes
+    }
+
+    /// Warnings about values that work but may not do what the user expects; said at the run.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        // A warning, not a refusal: a renewal window wider than the lifetime is also how a
+        // renewal is forced on purpose.
+        if let Tls::SelfSigned { days } = &self.tls
+            && self.renew_days.get() >= days.get()
+        {
+            warnings.push(format!(
+                "--renew-days {} is not less than --days {}: the certificate is due for renewal \
+                 as soon as it is made, so every re-run will replace the key and certificate \
+                 (and clients that pinned it must trust the new one); give --renew-days below \
+                 --days",
+                self.renew_days.get(),
+                days.get()
+            ));
+        }
+        if !self.has_nginx() {
+            return warnings;
+        }
+        if let Some(name) = self.upstream.host_name() {
+            warnings.push(format!(
+                "--upstream {}: nginx resolves {name} once, when it starts, and refuses to start \
+                 (\"host not found in upstream\") while it cannot; Prometheus binds to what it \
+                 resolves to. An address (127.0.0.1:{}) avoids both",
+                self.upstream,
+                self.upstream.port()
+            ));
+        }
+        if let Some(ip) = self.upstream.ip().filter(|ip| !ip.is_loopback()) {
+            warnings.push(format!(
+                "--upstream {}: Prometheus listens on {ip}, not on loopback, so whoever reaches \
+                 that address gets Prometheus without nginx's password and TLS; firewall it, or \
+                 use 127.0.0.1:{} when Prometheus runs on this host",
+                self.upstream,
+                self.upstream.port()
+            ));
+        }
+        if !self.tls.is_on() {
+            warnings.push(
+                "--no-tls: the password and every answer cross the network in clear text; use \
+                 it only on a trusted network or behind another TLS proxy"
+                    .into(),
+            );
+        }
+        warnings
+    }
+
+    /// Whether nginx limits each client address's requests to the proxied location.
+    pub fn rate_limited(&self) -> bool {
+        self.rate_limit && self.has_nginx()
+    }
+
+    /// Whether clients trust the certificate without being told to, so HSTS is safe to send.
+    /// Your own certificate (`--tls-cert`) is taken to be one a CA issued; the bare self-signed
+    /// default never is (HSTS would lock browsers out of it). Other engineers' certificate modes
+    /// (ACME, a local CA) answer here too.
+    pub fn certificate_is_trusted(&self) -> bool {
+        matches!(self.tls, Tls::Provided { .. })
     }
 
     /// The nginx and OpenSSL the configuration is written for: the flags' versions, else those
@@ -552,6 +615,28 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         )));
     }
 
+    // Issue 13: values that are each valid but do not work together.
+    if let (Topology::Proxied(_), Some(upstream)) = (topology, &given.upstream) {
+        let clashes = |listen: Port| {
+            listen == upstream.port()
+                && match (given.bind, upstream.ip()) {
+                    // nginx on every address takes the port on loopback too.
+                    (None, _) => true,
+                    (Some(bind), Some(ip)) => bind == ip || ip.is_unspecified(),
+                    (Some(_), None) => false,
+                }
+        };
+        for (flag, listen) in [("--port", Some(port)), ("--http-port", redirect_port)] {
+            if let Some(listen) = listen.filter(|listen| clashes(*listen)) {
+                return Err(SetupError::Conflict(format!(
+                    "{flag} {listen} and --upstream {upstream} ask nginx and Prometheus to listen \
+                     on the same port: the second to start would fail; give another port to one \
+                     of them"
+                )));
+            }
+        }
+    }
+
     let in_container = deploy_target == DeployTarget::Compose;
     let nginx_user = given
         .nginx_user
@@ -641,6 +726,7 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         force: given.force,
         deploy_target,
         kubernetes,
+        rate_limit: !given.no_rate_limit,
     })
 }
 

@@ -66,7 +66,16 @@ impl Domain {
                 format!("{}-{tag}", &name[..LONGEST])
             }
             Domain::Dns(name) => name.clone(),
-            Domain::Ip(ip) => ip.to_string().replace(':', "-"),
+            // `::1` would give `--1.crt`, which commands take for an option: a leading zero
+            // keeps the same address (`0::1`) and a name that starts with a digit.
+            Domain::Ip(ip) => {
+                let stem = ip.to_string().replace(':', "-");
+                if stem.starts_with('-') {
+                    format!("0{stem}")
+                } else {
+                    stem
+                }
+            }
         }
     }
 
@@ -98,6 +107,16 @@ impl FromStr for Domain {
             .strip_prefix('[')
             .and_then(|rest| rest.strip_suffix(']'))
             .unwrap_or(input);
+        if let Some((address, zone)) = unbracketed.split_once('%')
+            && address.parse::<std::net::Ipv6Addr>().is_ok()
+        {
+            return invalid(format!(
+                "'{address}' carries the zone '%{}': certificates and URLs cannot hold a zone, so \
+                 a link-local address cannot be served this way; give a global address or a DNS \
+                 name",
+                zone.escape_debug()
+            ));
+        }
         if let Ok(ip) = unbracketed.parse::<IpAddr>() {
             if ip.is_unspecified() {
                 return invalid(format!("{ip} is not an address clients can reach"));
@@ -415,6 +434,27 @@ impl Upstream {
     pub fn is_localhost_name(&self) -> bool {
         self.host == Domain::Dns("localhost".into())
     }
+
+    /// The host when it is an address (not a name).
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self.host {
+            Domain::Ip(ip) => Some(ip),
+            Domain::Dns(_) => None,
+        }
+    }
+
+    /// The host when it is a name other than `localhost`: nginx resolves it once, when it starts,
+    /// and refuses to start when it cannot.
+    pub fn host_name(&self) -> Option<&str> {
+        match &self.host {
+            Domain::Dns(name) if name != "localhost" => Some(name),
+            _ => None,
+        }
+    }
+
+    pub fn port(&self) -> Port {
+        self.port
+    }
 }
 
 impl fmt::Display for Upstream {
@@ -622,16 +662,22 @@ of a-z 0-9 _ -";
     }
 }
 
-/// The bcrypt work factor of the stored hash (4 to 31; each step doubles the work).
+/// The bcrypt work factor of the stored hash (4 to `MAX_BCRYPT_COST`; each step doubles the work).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BcryptCost(u32);
+
+/// The highest cost promsetup writes. Cost 14 takes about a second per hash on a current core
+/// (cost 12 ~250 ms, FACTS 2): the run, and each request nginx checks (or Prometheus's first),
+/// wait that long. Above it a run seems to hang (cost 31 is days) and nginx serves under one
+/// request a second, while a long random password gains nothing from it.
+pub const MAX_BCRYPT_COST: u32 = 14;
 
 impl BcryptCost {
     pub fn get(self) -> u32 {
         self.0
     }
     pub const fn new_const(cost: u32) -> BcryptCost {
-        assert!(cost >= 4 && cost <= 31);
+        assert!(cost >= 4 && cost <= MAX_BCRYPT_COST);
         BcryptCost(cost)
     }
 }
@@ -641,9 +687,15 @@ impl FromStr for BcryptCost {
 
     fn from_str(input: &str) -> Result<Self, Invalid> {
         match input.parse::<u32>() {
-            Ok(cost @ 4..=31) => Ok(BcryptCost(cost)),
+            Ok(cost @ 4..=MAX_BCRYPT_COST) => Ok(BcryptCost(cost)),
+            Ok(cost @ 15..=31) => invalid(format!(
+                "cost {cost} is above the maximum of {MAX_BCRYPT_COST}: each step doubles the \
+                 time of every check (cost 14 is about a second, cost {cost} about {} s); give \
+                 4 to {MAX_BCRYPT_COST}",
+                1u64 << (cost - 14)
+            )),
             _ => invalid(format!(
-                "'{}' is not a bcrypt cost; give a whole number from 4 to 31",
+                "'{}' is not a bcrypt cost; give a whole number from 4 to {MAX_BCRYPT_COST}",
                 input.escape_debug()
             )),
         }
@@ -811,6 +863,19 @@ mod tests {
             other.file_stem()
         });
         assert_eq!("2001:db8::1".parse::<Domain>().unwrap(), v6);
+        // Never a name that starts with '-' (issue 13: `--1.crt`).
+        assert_eq!("::1".parse::<Domain>().unwrap().file_stem(), "0--1");
+        assert_eq!(
+            "::ffff:192.0.2.1".parse::<Domain>().unwrap().file_stem(),
+            "0--ffff-192.0.2.1"
+        );
+    }
+
+    #[test]
+    fn a_zoned_link_local_address_is_refused_for_its_zone() {
+        let err = "fe80::1%eth0".parse::<Domain>().unwrap_err();
+        assert!(err.0.contains("zone '%eth0'"), "{err}");
+        assert!("[fe80::1%eth0]".parse::<Domain>().is_err());
     }
 
     #[test]
@@ -1060,9 +1125,12 @@ mod tests {
     }
 
     #[test]
-    fn bcrypt_cost_is_between_4_and_31() {
+    fn bcrypt_cost_is_between_4_and_the_maximum() {
         assert_eq!("5".parse::<BcryptCost>().unwrap().get(), 5);
+        assert_eq!("14".parse::<BcryptCost>().unwrap().get(), 14);
         refused::<BcryptCost>("3");
+        refused::<BcryptCost>("15");
+        refused::<BcryptCost>("31");
         refused::<BcryptCost>("32");
     }
 }

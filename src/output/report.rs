@@ -159,7 +159,9 @@ struct JsonFile {
     path: String,
     status: &'static str,
     mode: String,
-    sha256: String,
+    /// `None` for a secret file: an unsalted digest of a password file is as good as the
+    /// password when the password is weak (`sha256("hunter2\n")` is looked up in no time).
+    sha256: Option<String>,
     /// Where the file's previous version was kept by this run (one generation, `NAME.bak`).
     backup: Option<String>,
     /// Where it goes on the server; `null` when it is not installed there.
@@ -232,6 +234,11 @@ pub fn json_written(
     document(setup, plan, &changes, &backups, false, warnings)
 }
 
+/// A file only its owner may read (mode 0600: keys and password files) holds a secret.
+fn is_secret(artifact: &crate::bundle::plan::Artifact) -> bool {
+    artifact.mode & 0o077 == 0
+}
+
 /// The JSON report: one document, `changes` in the plan's order. Its schema is in the README.
 pub fn json(
     setup: &Setup,
@@ -264,7 +271,7 @@ fn document(
                 .to_string(),
             status: status(*change),
             mode: format!("{:04o}", artifact.mode),
-            sha256: sha256_hex(&artifact.contents),
+            sha256: (!is_secret(artifact)).then(|| sha256_hex(&artifact.contents)),
             backup: backups.get(index).cloned().flatten(),
             install: install::install(setup, artifact).map(JsonInstall::from),
         })

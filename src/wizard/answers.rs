@@ -121,6 +121,7 @@ impl Answers {
             prometheus_dir: Some(setup.prometheus_dir().clone()),
             prometheus_user: Some(setup.prometheus_user().clone()),
             endpoints: setup.endpoints(),
+            no_rate_limit: nginx && !setup.rate_limited(),
             ..Given::default()
         };
         match setup.tls() {
@@ -238,9 +239,17 @@ fn answer_flag(key: &str) -> Result<&'static flags::Flag, String> {
                 .to_string(),
         );
     }
-    flags::find(key)
+    // The flags' names (kebab-case) are the canonical keys, and what promsetup writes;
+    // snake_case (`http_port`) is accepted too, as TOML files often spell keys.
+    flags::find(&key.replace('_', "-"))
         .filter(|flag| in_answers(flag.reach))
-        .ok_or_else(|| format!("unknown key `{key}`: the keys are the setup flags' names"))
+        .ok_or_else(|| {
+            format!(
+                "unknown key `{}`: the keys are the setup flags' names, such as http-port \
+                 (http_port is accepted too)",
+                key.escape_debug()
+            )
+        })
 }
 
 /// The header of a remembered-answers file.
@@ -281,7 +290,7 @@ pub fn load_remembered() -> (Answers, Option<String>) {
     let Some(path) = remembered_path() else {
         return (Answers::default(), None);
     };
-    match std::fs::read_to_string(&path) {
+    match crate::host::bounded_read::text_file(&path, crate::host::bounded_read::ANSWERS_LIMIT) {
         Ok(text) => match Answers::from_toml(&text) {
             Ok(answers) => (answers, None),
             Err(why) => (
@@ -320,6 +329,27 @@ mod tests {
         let again = resolve(answers.to_given(None).unwrap(), &facts).unwrap();
         assert_eq!(again.external_url(), setup.external_url());
         assert_eq!(again.port(), setup.port());
+    }
+
+    #[test]
+    fn toml_integers_booleans_and_snake_case_keys_are_read() {
+        let answers = Answers::from_toml(
+            "domain = \"example.com\"\nport = 8443\nhttp_port = 8080\nno-tls = false\n\
+             enable_admin_api = true\nbcrypt-cost = 6\n",
+        )
+        .unwrap();
+        let given = answers.to_given(None).unwrap();
+        assert_eq!(given.port.unwrap().get(), 8443);
+        assert_eq!(given.redirect_port.unwrap().0.unwrap().get(), 8080);
+        assert!(given.endpoints.admin_api);
+        assert_eq!(given.bcrypt_cost.unwrap().get(), 6);
+        let off = Answers::from_toml("no_tls = true\n")
+            .unwrap()
+            .to_given(None)
+            .unwrap();
+        assert_eq!(off.tls, Some(TlsChoice::Off));
+        let why = Answers::from_toml("port = true\n").unwrap_err();
+        assert!(why.contains("port"), "{why}");
     }
 
     #[test]

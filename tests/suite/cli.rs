@@ -84,7 +84,7 @@ fn each_refused_value_names_its_flag_and_rule_exits_2_and_writes_nothing() {
         ("--conf-dir", "/etc/ng inx", "' '"),
         ("--days", "1000", "825"),
         ("--http-port", "x", "0 for no"),
-        ("--bcrypt-cost", "40", "31"),
+        ("--bcrypt-cost", "40", "4 to 14"),
     ] {
         let mut args = vec!["--non-interactive", "--password-stdin", "--out"];
         let out_text = out.display().to_string();

@@ -1020,6 +1020,7 @@ fn build(inputs: &Inputs, tally: &Tally) -> Option<Case> {
             lifecycle: inputs.endpoints[0],
             admin_api: inputs.endpoints[1],
             public_healthcheck: inputs.endpoints[2],
+            ..Endpoints::default()
         },
         ..Given::default()
     };
@@ -1341,17 +1342,31 @@ fn check_rendering(case: &Case, password: &Password, plan: &Plan) -> Result<(), 
             .map(|l| children(l))
             .ok_or_else(|| fail(format!("no 'location {modifier} {path}'")))
     };
+    // A refused endpoint checks the password first (nginx checks it in this oracle's bundles),
+    // then answers 403 from try_files, after the access phase.
+    let refused = |children: &[Node]| -> Result<(), TestCaseError> {
+        expect_args(children, "auth_basic", &[setup.realm().as_str()])?;
+        expect_args(children, "auth_basic_user_file", &[htpasswd_path.as_str()])?;
+        expect_args(children, "try_files", &["/.promsetup-refused", "=403"])?;
+        check(find(children, "return").is_empty(), || {
+            explain("a refused endpoint answers before the password check".into())
+        })
+    };
     if !setup.endpoints().lifecycle {
         for path in ["-/quit", "-/reload"] {
-            expect_args(block("=", format!("{location}{path}"))?, "return", &["403"])?;
+            refused(block("=", format!("{location}{path}"))?)?;
         }
     }
     if !setup.endpoints().admin_api {
-        expect_args(
-            block("^~", format!("{location}api/v1/admin"))?,
-            "return",
-            &["403"],
-        )?;
+        refused(block("^~", format!("{location}api/v1/admin"))?)?;
+    }
+    for (enabled, path) in [
+        (setup.endpoints().pprof, "debug/pprof"),
+        (setup.endpoints().federate, "federate"),
+    ] {
+        if !enabled {
+            refused(block("^~", format!("{location}{path}"))?)?;
+        }
     }
     if setup.endpoints().public_healthcheck {
         let healthy = format!("http://{upstream}/-/healthy");

@@ -12,6 +12,7 @@ use ::time::OffsetDateTime;
 use x509_parser::prelude::*;
 use zeroize::Zeroizing;
 
+use crate::host::bounded_read;
 use crate::model::values::Domain;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,14 +32,15 @@ pub fn check(
     domain: &Domain,
     now: OffsetDateTime,
 ) -> Result<Accepted, Refused> {
-    let certificate_pem = std::fs::read(certificate).map_err(|error| {
-        Refused(format!(
-            "cannot read the certificate {}: {error}",
-            certificate.display()
-        ))
-    })?;
+    let certificate_pem =
+        bounded_read::file(certificate, bounded_read::PEM_LIMIT).map_err(|error| {
+            Refused(format!(
+                "cannot read the certificate {}: {error}",
+                certificate.display()
+            ))
+        })?;
     let key_pem = Zeroizing::new(
-        std::fs::read_to_string(key)
+        bounded_read::text_file(key, bounded_read::PEM_LIMIT)
             .map_err(|error| Refused(format!("cannot read the key {}: {error}", key.display())))?,
     );
     check_pem(&certificate_pem, &key_pem, domain, now).map_err(|Refused(why)| {

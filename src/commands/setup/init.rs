@@ -58,6 +58,14 @@ pub fn run(
     )?;
     let comparisons = write::compare(&plan.files(), setup.out_dir());
     prompter.say(&wizard::summary(&setup, &flags, &plan, &comparisons));
+    // Said before the question, while the answer can still be changed (issue 13).
+    for warning in steps::weak_password_warning(&setup, &obtained)
+        .into_iter()
+        .chain(steps::slow_cost_warning(&setup))
+        .chain(setup.warnings())
+    {
+        prompter.say(&format!("warning: {warning}"));
+    }
     let replacing = comparisons
         .iter()
         .any(|c| c.change == write::Change::Differs);
@@ -94,10 +102,7 @@ pub fn run(
         backups: true,
     };
     let written = write::apply(&plan.files(), setup.out_dir(), policy)?;
-    let warnings = steps::weak_password_warning(&setup, &obtained)
-        .into_iter()
-        .chain(written.warnings.iter().cloned());
-    for warning in warnings {
+    for warning in &written.warnings {
         writeln!(streams.err, "warning: {warning}")?;
     }
     steps::print_result(&setup, &plan, &written, &templates, streams.out)?;

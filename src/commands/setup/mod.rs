@@ -13,7 +13,7 @@ use std::path::Path;
 
 use crate::console::Streams;
 use crate::error::{Failure, Outcome};
-use crate::host::secret_input;
+use crate::host::{bounded_read, secret_input};
 use crate::model::given::Given;
 use crate::model::password::PasswordSource;
 use crate::model::request::{ReportFormat, SetupRequest};
@@ -36,6 +36,16 @@ pub fn run(
         flags.password = Some(PasswordSource::Environment);
     }
     let given = match &request.config {
+        Some(path) if path == Path::new("-") => {
+            if flags.password == Some(PasswordSource::Stdin) {
+                return Err(Failure::Usage(
+                    "--config - and --password-stdin both read standard input; give the \
+                     password with --password-file or PROMSETUP_PASSWORD"
+                        .into(),
+                ));
+            }
+            answers::overlay(flags.clone(), read_config_stream(streams.stdin)?)
+        }
         Some(path) => answers::overlay(flags.clone(), read_config(path)?),
         None => flags.clone(),
     };
@@ -60,7 +70,7 @@ pub fn run(
 /// The answers in a `--config` file, every value checked by its flag's rule; errors name the
 /// file and the key.
 fn read_config(path: &Path) -> Result<Given, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|error| {
+    let text = bounded_read::text_file(path, bounded_read::ANSWERS_LIMIT).map_err(|error| {
         Failure::Config(format!(
             "cannot read the answers file {}: {error}",
             path.display()
@@ -71,4 +81,19 @@ fn read_config(path: &Path) -> Result<Given, Failure> {
     answers
         .to_given(path.parent())
         .map_err(|bad| Failure::Config(format!("{}: {bad}", path.display())))
+}
+
+/// `--config -`: the answers from standard input (bounded like a file); a relative `out` is taken
+/// from the current folder.
+fn read_config_stream(stdin: &mut dyn std::io::BufRead) -> Result<Given, Failure> {
+    let text = bounded_read::text_stream(stdin, bounded_read::ANSWERS_LIMIT).map_err(|error| {
+        Failure::Config(format!(
+            "cannot read the answers from standard input: {error}"
+        ))
+    })?;
+    let answers = Answers::from_toml(&text)
+        .map_err(|why| Failure::Config(format!("standard input: {why}")))?;
+    answers
+        .to_given(None)
+        .map_err(|bad| Failure::Config(format!("standard input: {bad}")))
 }

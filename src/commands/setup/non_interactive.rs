@@ -34,6 +34,7 @@ pub fn run(
         }
     };
     let mut existing = Existing::read(&setup, now);
+    let earlier_notes = steps::earlier_users_notes(&setup, &existing)?;
     let obtained = steps::obtain_password(&setup, None, &mut existing, streams.stdin, environment)?;
     let templates = Templates::embedded();
     // A generated password is stored in the bundle: nobody is there to read it on screen.
@@ -47,6 +48,9 @@ pub fn run(
     )?;
     let mut warnings: Vec<String> = steps::weak_password_warning(&setup, &obtained)
         .into_iter()
+        .chain(steps::slow_cost_warning(&setup))
+        .chain(setup.warnings())
+        .chain(earlier_notes)
         .chain(recovery_note)
         .collect();
 

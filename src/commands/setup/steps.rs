@@ -78,11 +78,45 @@ pub fn obtain_password(
     Ok(secret_input::obtain(setup.password(), stdin, environment)?)
 }
 
+/// From this cost on, nginx checking the password is slow enough to say so (cost 8: ~30 ms a
+/// request, 1% of the unauthenticated throughput, FACTS 2).
+pub const SLOW_NGINX_COST: u32 = 8;
+
+/// A cost that makes nginx slow, said at the run with the time one hash takes on this machine.
+pub fn slow_cost_warning(setup: &Setup) -> Option<String> {
+    let cost = setup.bcrypt_cost();
+    if setup.topology() != Topology::Proxied(Auth::Nginx) || cost.get() < SLOW_NGINX_COST {
+        return None;
+    }
+    let one = crate::host::hash_timing::one_hash(cost).as_secs_f64();
+    Some(format!(
+        "--bcrypt-cost {} with nginx checking passwords: one hash took {:.0} ms here, and nginx \
+         hashes on every request, blocking its worker meanwhile: about {:.0} requests/s per \
+         worker, and a 30-panel dashboard refresh waits about {:.1} s. Use the default cost 5 \
+         with a long random password, or --auth prometheus, which caches verified passwords",
+        cost.get(),
+        one * 1000.0,
+        1.0 / one,
+        30.0 * one
+    ))
+}
+
 /// nginx hashes the password on every request, so its cost is kept low; that is safe for a
 /// long random password, not for a short typed one (FACTS 2).
 pub fn weak_password_warning(setup: &Setup, obtained: &ObtainedPassword) -> Option<String> {
     const SHORT: usize = 16;
     const LOW_COST: u32 = 10;
+    // A password.txt promsetup wrote holds 32 random characters; a short one was put there by
+    // hand and is used again, so say so (the JSON report no longer carries its digest).
+    if obtained.generated && obtained.password.len() < SHORT {
+        return Some(format!(
+            "{} holds a password of {} characters, which promsetup did not generate, and it is \
+             used again: replace it with a long random one, or delete it and run with --force \
+             to have one generated",
+            crate::bundle::layout::PASSWORD_FILE,
+            obtained.password.len()
+        ));
+    }
     let low =
         setup.topology() == Topology::Proxied(Auth::Nginx) && setup.bcrypt_cost().get() < LOW_COST;
     (low && !obtained.generated && obtained.password.len() < SHORT).then(|| {
@@ -104,13 +138,85 @@ pub fn print_result(
     templates: &Templates,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
+    let unchanged = written
+        .files
+        .iter()
+        .all(|file| file.change == write::Change::Same);
+    let headline = if unchanged {
+        "Nothing to write: the bundle is up to date for"
+    } else {
+        "Wrote the bundle for"
+    };
     writeln!(
         out,
-        "Wrote the bundle for {} to {}:\n{}",
+        "{headline} {} in {}:\n{}",
         setup.external_url(),
         setup.out_dir().display(),
         report::files_written(written)
     )?;
     write!(out, "{}", report::next_steps(setup, plan, templates)?)?;
     Ok(())
+}
+
+/// The people in the bundle's user file as an earlier run left it (`.htpasswd` when nginx checks,
+/// else `web.yml`), without the self-scrape account.
+fn earlier_users(setup: &Setup, existing: &Existing) -> Vec<String> {
+    use crate::bundle::credentials::{Kind, UserLines};
+    let (kind, text) = if setup.prometheus_checks_passwords() {
+        (Kind::WebConfig, existing.web_config.as_ref())
+    } else {
+        (Kind::Htpasswd, existing.htpasswd.as_ref())
+    };
+    let Some(lines) = text.and_then(|text| UserLines::parse(kind, text.as_bytes().to_vec()).ok())
+    else {
+        return Vec::new();
+    };
+    lines
+        .entries()
+        .map(|entry| entry.name.clone())
+        .filter(|name| name != crate::bundle::layout::SELF_SCRAPE_USER)
+        .collect()
+}
+
+/// Issue 13: what an earlier run left that this run would silently change or keep.
+/// - `--username` other than the earlier user: the earlier user stays valid; say so.
+/// - password.txt gone while the user file still holds the user: a run would generate a new
+///   password and replace theirs. Without `--force` that is refused with the ways out (exit 2);
+///   with `--force` it is said.
+pub fn earlier_users_notes(setup: &Setup, existing: &Existing) -> Result<Vec<String>, Failure> {
+    let users = earlier_users(setup, existing);
+    let user = setup.username().as_str();
+    let mut notes = Vec::new();
+    let others: Vec<&String> = users.iter().filter(|name| *name != user).collect();
+    if !users.is_empty() && !users.iter().any(|name| name == user) {
+        notes.push(format!(
+            "{user} is added beside {} from an earlier run, who can still sign in; if {user} \
+             replaces them: promsetup user remove NAME --dir {}",
+            others
+                .iter()
+                .map(|name| name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            crate::output::command::shell_quote(&setup.out_dir().display().to_string())
+        ));
+    }
+    let generating = *setup.password() == PasswordSource::Generate;
+    if generating && existing.generated_password.is_none() && users.iter().any(|n| n == user) {
+        if !setup.force() {
+            return Err(Failure::Usage(format!(
+                "{} is gone, and the bundle already holds {user}'s password: a run would \
+                 generate a new one and replace it. To keep it, give it with \
+                 --password-stdin, --password-file or PROMSETUP_PASSWORD; to replace it with a \
+                 new generated one (stored in {}), add --force",
+                crate::bundle::layout::PASSWORD_FILE,
+                crate::bundle::layout::PASSWORD_FILE
+            )));
+        }
+        notes.push(format!(
+            "{user}'s password is replaced by a new generated one (in {}): the earlier one no \
+             longer works",
+            crate::bundle::layout::PASSWORD_FILE
+        ));
+    }
+    Ok(notes)
 }
