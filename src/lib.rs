@@ -38,5 +38,6 @@ pub fn run(
         Request::Forget => commands::forget::run(streams.out),
         Request::Verify(verify) => commands::verify::run(verify, streams),
         Request::User(user) => commands::user::run(user, streams, prompter),
+        Request::Ca(ca) => commands::ca::run(ca, streams),
     }
 }

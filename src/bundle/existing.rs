@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
+use crate::bundle::cert::local_ca::Authority;
 use crate::bundle::cert::provided;
 use crate::bundle::layout::{
     HTPASSWD_FILE, PASSWORD_FILE, SELF_SCRAPE_PASSWORD_FILE, WEB_CONFIG_FILE,
@@ -34,6 +35,9 @@ pub struct Existing {
     pub self_scrape_password: Option<Password>,
     /// The password a non-interactive run generated and stored before.
     pub generated_password: Option<Password>,
+    /// The local CA as its folder holds it (`--tls local-ca`), read by the command
+    /// (`host::local_ca`), which fails on a CA it cannot read rather than replace it.
+    pub local_ca: Option<Authority>,
 }
 
 /// The path of `name` in `dir` when it is there and not a link: a link is never followed, for
@@ -61,7 +65,7 @@ impl Existing {
     pub fn read(setup: &Setup, now: OffsetDateTime) -> Existing {
         let dir = setup.out_dir();
         let pair = match (&setup.tls(), setup.certificate_file(), setup.key_file()) {
-            (Tls::SelfSigned { .. }, Some(certificate), Some(key)) => {
+            (Tls::SelfSigned { .. } | Tls::LocalCa { .. }, Some(certificate), Some(key)) => {
                 keep_pair(dir, &certificate, &key, setup, now)
             }
             _ => None,
@@ -72,6 +76,7 @@ impl Existing {
             pair,
             self_scrape_password: read_password(dir, SELF_SCRAPE_PASSWORD_FILE),
             generated_password: read_password(dir, PASSWORD_FILE),
+            local_ca: None,
         }
     }
 }

@@ -8,12 +8,13 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use crate::bundle::cert::local_ca::{self, Authority, CaChange, CaError};
 use crate::bundle::cert::self_signed::{self, CertificateError};
 use crate::bundle::credentials;
 use crate::bundle::existing::Existing;
 use crate::bundle::layout::{
-    FLAGS_FILE, HTPASSWD_FILE, NGINX_CONF_FILE, PASSWORD_FILE, SCRAPE_SNIPPET_FILE,
-    SELF_SCRAPE_PASSWORD_FILE, SELF_SCRAPE_USER, WEB_CONFIG_FILE,
+    FLAGS_FILE, HTPASSWD_FILE, LOCAL_CA_CERT_FILE, NGINX_CONF_FILE, PASSWORD_FILE,
+    SCRAPE_SNIPPET_FILE, SELF_SCRAPE_PASSWORD_FILE, SELF_SCRAPE_USER, WEB_CONFIG_FILE,
 };
 use crate::bundle::templates::{self, RenderError, Templates};
 use crate::model::given::Auth;
@@ -55,6 +56,9 @@ pub struct Plan {
     pub certificate_not_after: Option<OffsetDateTime>,
     /// Set when the password was generated and is stored in the bundle.
     pub password_file: Option<String>,
+    /// The local CA that signed the certificate (`--tls local-ca`), and what this run does to
+    /// it; its folder is written before the bundle when it changes.
+    pub local_ca: Option<(Authority, CaChange)>,
 }
 
 impl Plan {
@@ -81,6 +85,8 @@ pub enum PlanError {
     Render(#[from] RenderError),
     #[error(transparent)]
     Certificate(#[from] CertificateError),
+    #[error(transparent)]
+    LocalCa(#[from] CaError),
 }
 
 /// What the nginx template is given. Every field is either a validated value's text or built
@@ -240,7 +246,7 @@ fn scrape_values(setup: &Setup) -> ScrapeValues {
         target,
         server_name: tls.then(|| setup.domain().to_string()),
         ca_file: match (&setup.tls(), tls) {
-            (Tls::SelfSigned { .. }, true) => setup
+            (Tls::SelfSigned { .. } | Tls::LocalCa { .. }, true) => setup
                 .certificate_and_key_on_server()
                 .map(|(certificate, _)| certificate),
             _ => None,
@@ -255,6 +261,7 @@ struct Rendered {
     nginx_conf: Option<String>,
     pair: Option<self_signed::SelfSigned>,
     scrape_snippet: Option<String>,
+    local_ca: Option<(Authority, CaChange)>,
 }
 
 fn render_the_rest(
@@ -267,7 +274,29 @@ fn render_the_rest(
         .has_nginx()
         .then(|| templates.render(templates::NGINX_CONF, &nginx_values(setup)))
         .transpose()?;
+    // The local CA: kept, widened or made (see `local_ca`); a kept leaf must be its.
+    let local_ca = match setup.tls() {
+        Tls::LocalCa { .. } => Some(local_ca::prepare(
+            existing.local_ca.clone(),
+            setup.domain(),
+            now,
+        )?),
+        _ => None,
+    };
     let pair = match (&setup.tls(), &existing.pair) {
+        (Tls::LocalCa { days, .. }, kept) => {
+            let (authority, _) = local_ca.as_ref().expect("prepared above");
+            match kept {
+                Some(kept) if local_ca::signed_by(&kept.certificate_pem, authority) => {
+                    Some(self_signed::SelfSigned {
+                        certificate_pem: kept.certificate_pem.clone(),
+                        key_pem: kept.key_pem.clone(),
+                        not_after: kept.not_after,
+                    })
+                }
+                _ => Some(local_ca::issue(authority, setup.domain(), *days, now)?),
+            }
+        }
         (Tls::SelfSigned { .. }, Some(kept)) => Some(self_signed::SelfSigned {
             certificate_pem: kept.certificate_pem.clone(),
             key_pem: kept.key_pem.clone(),
@@ -286,6 +315,7 @@ fn render_the_rest(
         nginx_conf,
         pair,
         scrape_snippet,
+        local_ca,
     })
 }
 
@@ -409,6 +439,7 @@ pub fn plan(
         nginx_conf,
         pair,
         scrape_snippet,
+        local_ca,
     } = rendered?;
 
     let mut artifacts = Vec::new();
@@ -446,6 +477,14 @@ pub fn plan(
             0o600,
             key_access,
             Some(tls_dir),
+        ));
+    }
+    if let Some((authority, _)) = &local_ca {
+        // For clients to import; it stays with the user (no folder on the server).
+        artifacts.push(public(
+            LOCAL_CA_CERT_FILE,
+            authority.certificate_pem.clone(),
+            None,
         ));
     }
 
@@ -502,6 +541,7 @@ pub fn plan(
         flags,
         certificate_not_after,
         password_file,
+        local_ca,
     })
 }
 

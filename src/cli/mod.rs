@@ -16,8 +16,8 @@ use clap::{ArgAction, ArgMatches, Args, Parser, Subcommand};
 use crate::model::flags::{self, FLAGS, Flag, Reach};
 use crate::model::given::Given;
 use crate::model::request::{
-    BundleOptions, ReportFormat, Request, SetupRequest, Show, UserAction, UserRequest,
-    VerifyRequest,
+    BundleOptions, CaAction, CaRequest, ReportFormat, Request, SetupRequest, Show, UserAction,
+    UserRequest, VerifyRequest,
 };
 use crate::model::values::UserName;
 use value_parser::{FlagValue, checked};
@@ -75,6 +75,30 @@ enum Command {
     /// Add, remove or list basic-auth users in a bundle's .htpasswd (and web.yml), leaving
     /// other users' lines as they are.
     User(UserArgs),
+    /// The local CA of --tls local-ca: show it and how to trust it, export its certificate, or
+    /// rotate it (--ca-dir chooses its folder).
+    Ca(CaArgs),
+}
+
+#[derive(Debug, Args)]
+struct CaArgs {
+    #[command(subcommand)]
+    action: CaActionArg,
+}
+
+#[derive(Debug, Subcommand)]
+enum CaActionArg {
+    /// Its folder, subject, SHA-256 fingerprint, expiry, the names it may sign for, and the
+    /// exact steps to trust it on each kind of client.
+    Show,
+    /// Write its certificate (PEM) to FILE, or to standard output without one.
+    Export {
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+    /// Make a new key and certificate for the same names (the old ones are kept as NAME.bak).
+    /// Every bundle must then be made again (--force) and every client trust the new CA.
+    Rotate,
 }
 
 #[derive(Debug, Args)]
@@ -269,6 +293,15 @@ impl Cli {
                     UserActionArg::List => UserAction::List,
                 },
             }),
+            Some(Command::Ca(args)) => Request::Ca(CaRequest {
+                ca_dir: given.ca_dir,
+                force: given.force,
+                action: match args.action {
+                    CaActionArg::Show => CaAction::Show,
+                    CaActionArg::Export { file } => CaAction::Export(file),
+                    CaActionArg::Rotate => CaAction::Rotate,
+                },
+            }),
             command @ (Some(Command::Init) | None) => Request::Setup(SetupRequest {
                 flags: given,
                 config: options.config,
@@ -338,7 +371,12 @@ mod tests {
     }
 
     #[test]
-    fn the_answers_only_tls_key_is_no_flag() {
-        assert!(try_parse_from(["promsetup", "--tls", "own"]).is_err());
+    fn tls_is_a_flag_with_stable_names() {
+        for name in ["self-signed", "local-ca", "own", "none"] {
+            let request = setup_request(&["--tls", name]);
+            assert_eq!(request.flags.tls.unwrap().as_str(), name);
+        }
+        assert!(try_parse_from(["promsetup", "--tls", "letsencrypt"]).is_err());
+        assert!(try_parse_from(["promsetup", "--tls", "local-ca", "--no-tls"]).is_err());
     }
 }

@@ -5,6 +5,7 @@
 //! It reads (runs `nginx -V`, looks up accounts, reads standard input) and must not write
 //! anything.
 
+pub mod local_ca;
 pub mod nginx;
 pub mod secret_input;
 pub mod system_crypt;

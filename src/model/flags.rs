@@ -276,9 +276,12 @@ pub static FLAGS: &[Flag] = &[
         name: "tls",
         value_name: Some("CHOICE"),
         heading: heading::TLS,
-        help: "The wizard's TLS answer: self-signed, own (with tls-cert and tls-key) or none",
-        reach: Reach::AnswersOnly,
-        conflicts_with: &[],
+        help: "How TLS is done: self-signed (a certificate for this bundle alone), local-ca (a \
+               leaf signed by promsetup's own CA, made once for this user and reused by every \
+               bundle, so clients trust it once: see `promsetup ca`), own (with --tls-cert and \
+               --tls-key) or none (as --no-tls) [default: self-signed, own with --tls-cert]",
+        reach: Reach::Answers,
+        conflicts_with: &["no-tls"],
         requires: &[],
         set: |g, t| put(&mut g.tls, parsed(t)),
         // "none" is `no-tls`'s to say.
@@ -311,6 +314,25 @@ pub static FLAGS: &[Flag] = &[
         requires: &["tls-cert"],
         set: |g, t| put(&mut g.tls_key, parsed(t)),
         get: |g| shown(g.tls_key.as_ref()),
+    },
+    Flag {
+        name: "ca-dir",
+        value_name: Some("DIR"),
+        heading: heading::TLS,
+        help: "Folder of the local CA (--tls local-ca, `promsetup ca`): ca.crt and its key \
+               ca.key (0600), made there on first use [default: promsetup's folder in the \
+               user's data folder, e.g. ~/.local/share/promsetup/ca]",
+        reach: Reach::Answers,
+        conflicts_with: &[],
+        requires: &[],
+        set: |g, t| {
+            if t.is_empty() {
+                return Err(Invalid("it is empty; give a folder".into()));
+            }
+            g.ca_dir = Some(PathBuf::from(t));
+            Ok(())
+        },
+        get: |g| g.ca_dir.as_ref().map(|dir| dir.display().to_string()),
     },
     Flag {
         name: "realm",
@@ -548,6 +570,7 @@ mod tests {
             ("tls", "own"),
             ("tls-cert", "/etc/ssl/a.pem"),
             ("tls-key", "/etc/ssl/a.key"),
+            ("ca-dir", "/srv/ca"),
             ("realm", "Ops team"),
             ("days", "30"),
             ("renew-days", "7"),

@@ -47,6 +47,8 @@ pub struct Given {
     pub nginx_version: Option<Version>,
     pub openssl_version: Option<Version>,
     pub force: bool,
+    /// `--ca-dir`: the local CA's folder (`--tls local-ca`); `None`: the user's data folder.
+    pub ca_dir: Option<PathBuf>,
 }
 
 /// Who checks the password.
@@ -105,6 +107,8 @@ pub enum TlsChoice {
     Own,
     /// Plain HTTP.
     Off,
+    /// A leaf signed by promsetup's local CA, made once per machine and user (`--tls local-ca`).
+    LocalCa,
 }
 
 impl TlsChoice {
@@ -114,6 +118,7 @@ impl TlsChoice {
             TlsChoice::SelfSigned => "self-signed",
             TlsChoice::Own => "own",
             TlsChoice::Off => "none",
+            TlsChoice::LocalCa => "local-ca",
         }
     }
 }
@@ -122,14 +127,19 @@ impl std::str::FromStr for TlsChoice {
     type Err = Invalid;
 
     fn from_str(input: &str) -> Result<TlsChoice, Invalid> {
-        [TlsChoice::SelfSigned, TlsChoice::Own, TlsChoice::Off]
-            .into_iter()
-            .find(|choice| choice.as_str() == input)
-            .ok_or_else(|| {
-                Invalid(format!(
-                    "'{}' is not one of self-signed, own, none",
-                    input.escape_debug()
-                ))
-            })
+        [
+            TlsChoice::SelfSigned,
+            TlsChoice::Own,
+            TlsChoice::Off,
+            TlsChoice::LocalCa,
+        ]
+        .into_iter()
+        .find(|choice| choice.as_str() == input)
+        .ok_or_else(|| {
+            Invalid(format!(
+                "'{}' is not one of self-signed, local-ca, own, none",
+                input.escape_debug()
+            ))
+        })
     }
 }

@@ -17,6 +17,8 @@ pub enum Request {
     Forget,
     Verify(VerifyRequest),
     User(UserRequest),
+    /// `promsetup ca ...`: the local CA.
+    Ca(CaRequest),
 }
 
 /// How the result is shown, from `--check`, `--diff` and `--format`.
@@ -72,6 +74,25 @@ pub struct UserRequest {
     pub bundle: BundleOptions,
     pub action: UserAction,
     pub bcrypt_cost: Option<BcryptCost>,
+}
+
+#[derive(Debug)]
+pub struct CaRequest {
+    /// `--ca-dir`; `None`: the user's data folder.
+    pub ca_dir: Option<PathBuf>,
+    pub action: CaAction,
+    /// `--force`: `export` replaces an existing file.
+    pub force: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum CaAction {
+    /// Its folder, subject, fingerprint, expiry, permitted names, and how to trust it.
+    Show,
+    /// Its certificate, to a file or (`None`) standard output.
+    Export(Option<PathBuf>),
+    /// A new key and certificate for the same names; the old ones kept as NAME.bak.
+    Rotate,
 }
 
 #[derive(Debug, Clone)]

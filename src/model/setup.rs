@@ -119,6 +119,12 @@ pub enum Tls {
         key: ServerPath,
     },
     Off,
+    /// A leaf promsetup signs with its local CA (`--tls local-ca`), written like a self-signed
+    /// pair; the CA lives in `ca_dir` (`None`: the user's data folder, `host::local_ca`).
+    LocalCa {
+        days: ValidityDays,
+        ca_dir: Option<PathBuf>,
+    },
 }
 
 impl Tls {
@@ -281,20 +287,31 @@ impl Setup {
         format!("{}{}", self.origin(), self.prefix.with_slash())
     }
 
-    /// The name of the certificate file promsetup writes (self-signed only).
+    /// The name of the certificate file promsetup writes (self-signed or local CA).
     pub fn certificate_file(&self) -> Option<String> {
         match self.tls {
-            Tls::SelfSigned { .. } => Some(format!("{}.crt", self.domain.file_stem())),
+            Tls::SelfSigned { .. } | Tls::LocalCa { .. } => {
+                Some(format!("{}.crt", self.domain.file_stem()))
+            }
             _ => None,
         }
     }
 
-    /// The name of the key file promsetup writes (self-signed only).
+    /// The name of the key file promsetup writes (self-signed or local CA).
     pub fn key_file(&self) -> Option<String> {
         match self.tls {
-            Tls::SelfSigned { .. } => Some(format!("{}.key", self.domain.file_stem())),
+            Tls::SelfSigned { .. } | Tls::LocalCa { .. } => {
+                Some(format!("{}.key", self.domain.file_stem()))
+            }
             _ => None,
         }
+    }
+
+    /// Whether clients trust the certificate without a step per client: your own (from a CA
+    /// they already trust) does. A self-signed leaf or one from the local CA must first be
+    /// imported by each client, so HSTS would lock out every client that has not.
+    pub fn certificate_is_trusted(&self) -> bool {
+        matches!(self.tls, Tls::Provided { .. })
     }
 
     /// The server folder a self-signed pair goes in: nginx's, or Prometheus's without nginx.
@@ -310,7 +327,7 @@ impl Setup {
     /// `web.yml`.
     pub fn certificate_and_key_on_server(&self) -> Option<(String, String)> {
         match &self.tls {
-            Tls::SelfSigned { .. } => Some((
+            Tls::SelfSigned { .. } | Tls::LocalCa { .. } => Some((
                 self.tls_dir().join(&self.certificate_file()?),
                 self.tls_dir().join(&self.key_file()?),
             )),
@@ -444,6 +461,11 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         }
     }
 
+    if given.ca_dir.is_some() && given.tls != Some(TlsChoice::LocalCa) {
+        return Err(SetupError::Conflict(
+            "--ca-dir is the local CA's folder; it goes with --tls local-ca".into(),
+        ));
+    }
     let own_files = given.tls_cert.is_some() || given.tls_key.is_some();
     let choice = given.tls.unwrap_or(if own_files {
         TlsChoice::Own
@@ -475,6 +497,21 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         }
         (TlsChoice::SelfSigned, _, _) => Tls::SelfSigned {
             days: given.days.unwrap_or(ValidityDays::DEFAULT),
+        },
+        // Browsers refuse a CA-signed leaf valid longer than the public-CA limit.
+        (TlsChoice::LocalCa, _, _) => match given.days {
+            Some(days) if days.get() > ValidityDays::DEFAULT.get() => {
+                return Err(SetupError::Conflict(format!(
+                    "--days {} is too long for a certificate from the local CA: browsers refuse \
+                     one valid longer than {} days",
+                    days.get(),
+                    ValidityDays::DEFAULT.get()
+                )));
+            }
+            days => Tls::LocalCa {
+                days: days.unwrap_or(ValidityDays::DEFAULT),
+                ca_dir: given.ca_dir.clone(),
+            },
         },
         (TlsChoice::Off, _, _) => Tls::Off,
     };

@@ -6,3 +6,4 @@
 pub mod command;
 pub mod diff;
 pub mod report;
+pub mod trust;

@@ -6,10 +6,11 @@
 
 use serde::Serialize;
 
+use crate::bundle::layout::LOCAL_CA_CERT_FILE;
 use crate::bundle::layout::{PASSWORD_FILE, SCRAPE_SNIPPET_FILE, WEB_CONFIG_FILE};
 use crate::bundle::plan::{Access, Plan};
 use crate::bundle::templates::{self, RenderError, Templates};
-use crate::model::setup::Setup;
+use crate::model::setup::{Setup, Tls};
 use crate::model::values::Domain;
 use crate::output::command::shell_quote;
 use crate::write::{self, Change};
@@ -95,7 +96,11 @@ pub fn next_steps(
     templates: &Templates,
 ) -> Result<String, RenderError> {
     let out = shell_quote(&setup.out_dir().display().to_string());
-    let certificate_file = setup.certificate_file();
+    // With the local CA, clients trust the CA, not the leaf.
+    let certificate_file = match setup.tls() {
+        Tls::LocalCa { .. } => Some(LOCAL_CA_CERT_FILE.to_string()),
+        _ => setup.certificate_file(),
+    };
     let ca = certificate_file
         .as_ref()
         .map(|file| format!(" --cacert {out}/{}", shell_quote(file)))

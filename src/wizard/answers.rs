@@ -134,6 +134,11 @@ impl Answers {
                 given.tls_key = Some(key.clone());
             }
             Tls::Off => given.tls = Some(TlsChoice::Off),
+            Tls::LocalCa { days, ca_dir } => {
+                given.tls = Some(TlsChoice::LocalCa);
+                given.days = Some(*days);
+                given.ca_dir = ca_dir.clone();
+            }
         }
         if nginx {
             given.upstream = Some(setup.upstream().clone());

@@ -208,6 +208,7 @@ pub fn summary(setup: &Setup, flags: &Given, plan: &Plan, disk: &[Comparison]) -
         Tls::SelfSigned { days } => format!("self-signed, {} days", days.get()),
         Tls::Provided { certificate, key } => format!("your own: {certificate}, {key}"),
         Tls::Off => "none (plain HTTP)".to_string(),
+        Tls::LocalCa { days, .. } => format!("signed by the local CA, {} days", days.get()),
     };
     let password = match setup.password() {
         PasswordSource::Generate => "generated, shown once after writing".to_string(),

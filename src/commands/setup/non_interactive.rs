@@ -26,6 +26,7 @@ pub fn run(
     let setup = steps::resolve(given, host)?;
     steps::check_provided_certificate(&setup, now)?;
     let mut existing = Existing::read(&setup, now);
+    steps::read_local_ca(&setup, &mut existing)?;
     let obtained = steps::obtain_password(&setup, None, &mut existing, streams.stdin, environment)?;
     let templates = Templates::embedded();
     // A generated password is stored in the bundle: nobody is there to read it on screen.
@@ -71,6 +72,7 @@ pub fn run(
         force: setup.force(),
         backups: true,
     };
+    steps::write_local_ca(&setup, &plan)?;
     let written = write::apply(&plan.files(), setup.out_dir(), policy)?;
     warnings.extend(written.warnings.iter().cloned());
     if setup.upstream().is_localhost_name() {

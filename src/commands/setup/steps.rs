@@ -6,16 +6,20 @@ use std::io::{BufRead, Write};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use crate::bundle::cert::local_ca::{self, CaChange};
 use crate::bundle::cert::provided;
 use crate::bundle::existing::Existing;
+use crate::bundle::layout::LOCAL_CA_CERT_FILE;
 use crate::bundle::plan::Plan;
+use crate::bundle::plan::PlanError;
 use crate::bundle::templates::Templates;
 use crate::error::Failure;
+use crate::host::local_ca as local_ca_host;
 use crate::host::secret_input::{self, ObtainedPassword};
 use crate::model::given::{Auth, Given};
 use crate::model::password::{Password, PasswordSource};
 use crate::model::setup::{self, HostFacts, Setup, SetupError, Tls, Topology};
-use crate::output::report;
+use crate::output::{report, trust};
 use crate::write;
 
 pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, Failure> {
@@ -35,6 +39,38 @@ pub fn check_provided_certificate(setup: &Setup, now: OffsetDateTime) -> Result<
     if let Tls::Provided { certificate, key } = setup.tls() {
         provided::check(certificate.path(), key.path(), setup.domain(), now)?;
     }
+    Ok(())
+}
+
+/// Reads the local CA into `existing` (`--tls local-ca`); a CA that cannot be read stops the
+/// run rather than be replaced.
+pub fn read_local_ca(setup: &Setup, existing: &mut Existing) -> Result<(), Failure> {
+    if let Tls::LocalCa { ca_dir, .. } = setup.tls() {
+        let folder = local_ca_host::folder(ca_dir.as_deref()).map_err(Failure::LocalCa)?;
+        existing.local_ca = local_ca_host::read(&folder).map_err(Failure::LocalCa)?;
+    }
+    Ok(())
+}
+
+/// Writes the local CA's folder when the plan made or widened the CA: the key 0600, the old
+/// files kept as NAME.bak. Before the bundle, so no bundle ever holds a leaf of an unsaved CA.
+pub fn write_local_ca(setup: &Setup, plan: &Plan) -> Result<(), Failure> {
+    let (Tls::LocalCa { ca_dir, .. }, Some((authority, change))) = (setup.tls(), &plan.local_ca)
+    else {
+        return Ok(());
+    };
+    if *change == CaChange::Unchanged {
+        return Ok(());
+    }
+    let folder = local_ca_host::folder(ca_dir.as_deref()).map_err(Failure::LocalCa)?;
+    write::apply(
+        &local_ca::files(authority),
+        &folder,
+        write::Policy {
+            force: true,
+            backups: true,
+        },
+    )?;
     Ok(())
 }
 
@@ -98,5 +134,31 @@ pub fn print_result(
         report::files_written(written)
     )?;
     write!(out, "{}", report::next_steps(setup, plan, templates)?)?;
+    if let Some((authority, change)) = &plan.local_ca {
+        let copy = setup.out_dir().join(LOCAL_CA_CERT_FILE);
+        match change {
+            CaChange::Unchanged => writeln!(
+                out,
+                "\nThe certificate is signed by the local CA (a copy: {}); clients that trust \
+                 it trust this bundle. `promsetup ca show` says how.",
+                copy.display()
+            )?,
+            CaChange::Created | CaChange::Widened(_) => {
+                if let CaChange::Widened(name) = change {
+                    writeln!(
+                        out,
+                        "\nThe local CA was reissued to also sign for {name} (same key): \
+                         clients that trusted it before must import it again."
+                    )?;
+                }
+                let facts = local_ca::facts(authority).map_err(PlanError::from)?;
+                write!(
+                    out,
+                    "\n{}",
+                    trust::trust_steps(&copy.display().to_string(), &facts)
+                )?;
+            }
+        }
+    }
     Ok(())
 }
