@@ -259,6 +259,28 @@ pub fn remove_state_file(path: &Path) -> Result<bool, WriteError> {
     }
 }
 
+/// Removes files of `names` from `out_dir` that a bundle no longer uses, each first kept as
+/// `NAME.bak` (a hard link, so its bytes and mode stay as they were). Missing files are
+/// skipped; a link or a folder at a name is left alone. Returns each removed file and its backup.
+pub fn retire(names: &[String], out_dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>, WriteError> {
+    let mut retired = Vec::new();
+    for name in names {
+        let path = out_dir.join(name);
+        if !fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_file()) {
+            continue;
+        }
+        let backup = keep_backup(&path)?;
+        fs::remove_file(&path).map_err(io_error("remove", &path))?;
+        retired.push((path, backup));
+    }
+    if !retired.is_empty()
+        && let Ok(folder) = File::open(out_dir)
+    {
+        let _ = folder.sync_all();
+    }
+    Ok(retired)
+}
+
 /// Whether the file at `path` already has exactly the spec's bytes and mode.
 fn is_same(artifact: &FileSpec, path: &Path) -> bool {
     match fs::symlink_metadata(path) {

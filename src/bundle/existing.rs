@@ -38,6 +38,8 @@ pub struct Existing {
     /// The local CA as its folder holds it (`--tls local-ca`), read by the command
     /// (`host::local_ca`), which fails on a CA it cannot read rather than replace it.
     pub local_ca: Option<Authority>,
+    /// The user's own certificate (`--tls-cert`), when it passes the checks.
+    pub provided: Option<provided::Accepted>,
 }
 
 /// The path of `name` in `dir` when it is there and not a link: a link is never followed, for
@@ -77,6 +79,12 @@ impl Existing {
             self_scrape_password: read_password(dir, SELF_SCRAPE_PASSWORD_FILE),
             generated_password: read_password(dir, PASSWORD_FILE),
             local_ca: None,
+            provided: match setup.tls() {
+                Tls::Provided { certificate, key } => {
+                    provided::check(certificate.path(), key.path(), setup.domain(), now).ok()
+                }
+                _ => None,
+            },
         }
     }
 }

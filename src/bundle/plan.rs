@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::bundle::cert::local_ca::{self, Authority, CaChange, CaError};
+use crate::bundle::cert::provided;
 use crate::bundle::cert::self_signed::{self, CertificateError};
 use crate::bundle::credentials;
 use crate::bundle::existing::Existing;
@@ -54,6 +55,11 @@ pub struct Plan {
     pub artifacts: Vec<Artifact>,
     pub flags: Vec<String>,
     pub certificate_not_after: Option<OffsetDateTime>,
+    /// The certificate nginx (or Prometheus) serves, made here or the user's own.
+    pub certificate: Option<provided::Accepted>,
+    /// Files an earlier run wrote that this bundle no longer uses (the self-signed pair once
+    /// the certificate is your own): removed, with a backup, when the run may replace files.
+    pub retired: Vec<String>,
     /// Set when the password was generated and is stored in the bundle.
     pub password_file: Option<String>,
     /// The local CA that signed the certificate (`--tls local-ca`), and what this run does to
@@ -339,6 +345,16 @@ fn merge_self_scrape(
     person
 }
 
+/// The pair a self-signed run writes for this domain, when this run writes none: a bundle
+/// must not keep a key it no longer uses.
+fn retired(setup: &Setup) -> Vec<String> {
+    if setup.certificate_file().is_some() {
+        return Vec::new();
+    }
+    let stem = setup.domain().file_stem();
+    vec![format!("{stem}.crt"), format!("{stem}.key")]
+}
+
 /// Renders every file of the bundle. `store_password` puts the password in `password.txt`
 /// (0600): a non-interactive run does so when it generated the password, so the user can find it.
 ///
@@ -457,8 +473,10 @@ pub fn plan(
     }
 
     let mut certificate_not_after = None;
+    let mut certificate = existing.provided.clone();
     if let Some(pair) = pair {
         certificate_not_after = Some(pair.not_after);
+        certificate = provided::describe_pem(pair.certificate_pem.as_bytes());
         artifacts.push(public(
             &setup
                 .certificate_file()
@@ -540,6 +558,8 @@ pub fn plan(
         artifacts,
         flags,
         certificate_not_after,
+        certificate,
+        retired: retired(setup),
         password_file,
         local_ca,
     })

@@ -158,6 +158,8 @@ struct JsonFile {
 struct JsonCertificate {
     path: String,
     not_after: String,
+    subject: String,
+    subject_alt_names: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -203,14 +205,25 @@ pub fn json(
             sha256: sha256_hex(&artifact.contents),
         })
         .collect();
+    // The file in the bundle, or your own where it is.
+    let path = match setup.tls() {
+        Tls::Provided { certificate, .. } => Some(certificate.to_string()),
+        _ => setup
+            .certificate_file()
+            .map(|file| setup.out_dir().join(file).display().to_string()),
+    };
     let certificate = plan
-        .certificate_not_after
-        .zip(setup.certificate_file())
-        .map(|(not_after, file)| JsonCertificate {
-            path: setup.out_dir().join(file).display().to_string(),
-            not_after: not_after
+        .certificate
+        .as_ref()
+        .zip(path)
+        .map(|(facts, path)| JsonCertificate {
+            path,
+            not_after: facts
+                .not_after
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
+            subject: facts.subject.clone(),
+            subject_alt_names: facts.names.clone(),
         });
     let document = JsonReport {
         format_version: JSON_FORMAT_VERSION,

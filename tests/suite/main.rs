@@ -17,6 +17,7 @@ mod e2e_hardening;
 mod filesystem;
 mod hostile;
 mod local_ca;
+mod own_certificate;
 mod property;
 mod pty;
 mod render;

@@ -79,6 +79,10 @@ pub fn run(
     };
     steps::write_local_ca(&setup, &plan)?;
     let written = write::apply(&plan.files(), setup.out_dir(), policy)?;
+    let retiring = steps::retiring(&setup, &plan);
+    for line in steps::retire(&setup, &retiring, true)? {
+        writeln!(streams.err, "{line}")?;
+    }
     let warnings = steps::weak_password_warning(&setup, &obtained)
         .into_iter()
         .chain(written.warnings.iter().cloned());

@@ -44,10 +44,22 @@ pub fn run(
 
     if show.check {
         let comparisons = write::compare(&plan.files(), setup.out_dir());
+        let retiring = steps::retiring(&setup, &plan);
         let changes = comparisons
             .iter()
             .filter(|c| c.change != write::Change::Same)
-            .count();
+            .count()
+            + retiring.len();
+        let retire_lines: Vec<String> = retiring
+            .iter()
+            .map(|name| {
+                format!(
+                    "{}  would be removed (no longer used; kept as {name}.bak)",
+                    setup.out_dir().join(name).display()
+                )
+            })
+            .collect();
+        warnings.extend(retire_lines.iter().cloned());
         match show.format {
             ReportFormat::Json => {
                 let changes: Vec<_> = comparisons.iter().map(|c| c.change).collect();
@@ -55,6 +67,9 @@ pub fn run(
                 writeln!(streams.out, "{document}")?;
             }
             ReportFormat::Text => {
+                for line in &retire_lines {
+                    writeln!(streams.out, "  {line}")?;
+                }
                 write!(streams.out, "{}", diff::check_summary(&comparisons))?;
                 if show.diff {
                     write!(streams.out, "{}", diff::diff(&plan, &comparisons))?;
@@ -75,6 +90,8 @@ pub fn run(
     steps::write_local_ca(&setup, &plan)?;
     let written = write::apply(&plan.files(), setup.out_dir(), policy)?;
     warnings.extend(written.warnings.iter().cloned());
+    let retiring = steps::retiring(&setup, &plan);
+    warnings.extend(steps::retire(&setup, &retiring, setup.force())?);
     if setup.upstream().is_localhost_name() {
         warnings.push(
             "--upstream localhost makes nginx try ::1 first; use 127.0.0.1 if Prometheus \

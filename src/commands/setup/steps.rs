@@ -42,6 +42,53 @@ pub fn check_provided_certificate(setup: &Setup, now: OffsetDateTime) -> Result<
     Ok(())
 }
 
+/// The files of `plan.retired` that are in the output folder, unless one is the user's own
+/// certificate or key (`--tls-cert` may point into the bundle folder).
+pub fn retiring(setup: &Setup, plan: &Plan) -> Vec<String> {
+    let own: Vec<_> = match setup.tls() {
+        Tls::Provided { certificate, key } => [certificate.path(), key.path()]
+            .iter()
+            .filter_map(|path| std::fs::canonicalize(path).ok())
+            .collect(),
+        _ => Vec::new(),
+    };
+    plan.retired
+        .iter()
+        .filter(|name| {
+            let path = setup.out_dir().join(name);
+            std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_file())
+                && std::fs::canonicalize(&path).is_ok_and(|real| !own.contains(&real))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Removes the files the bundle no longer uses (each kept as NAME.bak) when the run may
+/// replace files; otherwise says how. The lines to show.
+pub fn retire(setup: &Setup, names: &[String], force: bool) -> Result<Vec<String>, Failure> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !force {
+        return Ok(vec![format!(
+            "{} in {} belong to the earlier self-signed certificate and are no longer used; \
+             --force removes them (keeping each as NAME.bak)",
+            names.join(" and "),
+            setup.out_dir().display()
+        )]);
+    }
+    Ok(write::retire(names, setup.out_dir())?
+        .into_iter()
+        .map(|(path, backup)| {
+            format!(
+                "removed {} (no longer used), kept as {}",
+                path.display(),
+                backup.display()
+            )
+        })
+        .collect())
+}
+
 /// Reads the local CA into `existing` (`--tls local-ca`); a CA that cannot be read stops the
 /// run rather than be replaced.
 pub fn read_local_ca(setup: &Setup, existing: &mut Existing) -> Result<(), Failure> {
@@ -134,6 +181,19 @@ pub fn print_result(
         report::files_written(written)
     )?;
     write!(out, "{}", report::next_steps(setup, plan, templates)?)?;
+    if let (Tls::Provided { certificate, .. }, Some(facts)) = (setup.tls(), &plan.certificate) {
+        writeln!(
+            out,
+            "\nYour certificate {certificate}: {}, for {}, valid until {}. Renew it before then \
+             (a re-run checks it again).",
+            facts.subject,
+            facts.names.join(", "),
+            facts
+                .not_after
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        )?;
+    }
     if let Some((authority, change)) = &plan.local_ca {
         let copy = setup.out_dir().join(LOCAL_CA_CERT_FILE);
         match change {
