@@ -67,9 +67,11 @@ impl Existing {
     pub fn read(setup: &Setup, now: OffsetDateTime) -> Existing {
         let dir = setup.out_dir();
         let pair = match (&setup.tls(), setup.certificate_file(), setup.key_file()) {
-            (Tls::SelfSigned { .. } | Tls::LocalCa { .. }, Some(certificate), Some(key)) => {
-                keep_pair(dir, &certificate, &key, setup, now)
-            }
+            (
+                Tls::SelfSigned { .. } | Tls::LocalCa { .. } | Tls::Acme { .. },
+                Some(certificate),
+                Some(key),
+            ) => keep_pair(dir, &certificate, &key, setup, now),
             _ => None,
         };
         Existing {

@@ -21,7 +21,7 @@ use crate::bundle::templates::{self, RenderError, Templates};
 use crate::model::given::Auth;
 use crate::model::password::Password;
 use crate::model::setup::{PROXY_READ_TIMEOUT_SECONDS, Setup, Tls, Topology};
-use crate::model::values::{Domain, ServerPath};
+use crate::model::values::{Domain, ServerPath, ValidityDays};
 pub use crate::write::Access;
 use crate::write::FileSpec;
 
@@ -115,6 +115,8 @@ struct NginxValues {
     http2_directive: bool,
     certificate_path: Option<String>,
     key_path: Option<String>,
+    /// `--tls acme`: the folder the port-80 server answers ACME challenges from.
+    acme_webroot: Option<String>,
     ecdh_curves: &'static str,
     session_tickets_off: bool,
     prefix_is_root: bool,
@@ -173,6 +175,7 @@ fn nginx_values(setup: &Setup) -> NginxValues {
             .as_ref()
             .map(|(certificate, _)| certificate.clone()),
         key_path: on_server.map(|(_, key)| key),
+        acme_webroot: setup.acme_webroot(),
         ecdh_curves: if target.has_mlkem() {
             "X25519MLKEM768:X25519:prime256v1:secp384r1"
         } else {
@@ -303,7 +306,7 @@ fn render_the_rest(
                 _ => Some(local_ca::issue(authority, setup.domain(), *days, now)?),
             }
         }
-        (Tls::SelfSigned { .. }, Some(kept)) => Some(self_signed::SelfSigned {
+        (Tls::SelfSigned { .. } | Tls::Acme { .. }, Some(kept)) => Some(self_signed::SelfSigned {
             certificate_pem: kept.certificate_pem.clone(),
             key_pem: kept.key_pem.clone(),
             not_after: kept.not_after,
@@ -311,6 +314,12 @@ fn render_the_rest(
         (Tls::SelfSigned { days }, None) => {
             Some(self_signed::self_signed(setup.domain(), *days, now)?)
         }
+        // The stand-in nginx starts with before certbot has a certificate (see `acme`).
+        (Tls::Acme { .. }, None) => Some(self_signed::self_signed(
+            setup.domain(),
+            ValidityDays::DEFAULT,
+            now,
+        )?),
         _ => None,
     };
     let scrape_snippet = setup
@@ -474,15 +483,21 @@ pub fn plan(
 
     let mut certificate_not_after = None;
     let mut certificate = existing.provided.clone();
+    // With ACME the pair is only the bootstrap's stand-in: installed by the ACME steps, and
+    // not the certificate clients will see.
+    let acme = matches!(setup.tls(), Tls::Acme { .. });
+    let pair_dir = (!acme).then_some(tls_dir);
     if let Some(pair) = pair {
-        certificate_not_after = Some(pair.not_after);
-        certificate = provided::describe_pem(pair.certificate_pem.as_bytes());
+        if !acme {
+            certificate_not_after = Some(pair.not_after);
+            certificate = provided::describe_pem(pair.certificate_pem.as_bytes());
+        }
         artifacts.push(public(
             &setup
                 .certificate_file()
                 .expect("TLS has a certificate file"),
             pair.certificate_pem,
-            Some(tls_dir),
+            pair_dir,
         ));
         let key_access = if setup.has_nginx() {
             Access::Owner
@@ -494,7 +509,7 @@ pub fn plan(
             Zeroizing::new(pair.key_pem.as_bytes().to_vec()),
             0o600,
             key_access,
-            Some(tls_dir),
+            pair_dir,
         ));
     }
     if let Some((authority, _)) = &local_ca {

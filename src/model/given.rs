@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use crate::model::password::PasswordSource;
 use crate::model::values::{
-    BcryptCost, Domain, Invalid, Port, Realm, RedirectPort, RenewDays, ServerPath, SystemUser,
-    Upstream, UrlPrefix, UserName, ValidityDays, Version,
+    AcmeEmail, AcmeServer, BcryptCost, Domain, Invalid, Port, Realm, RedirectPort, RenewDays,
+    ServerPath, SystemUser, Upstream, UrlPrefix, UserName, ValidityDays, Version,
 };
 
 /// Everything the user said. `None` (or `false`) means "not said": `resolve` fills in the default.
@@ -49,6 +49,12 @@ pub struct Given {
     pub force: bool,
     /// `--ca-dir`: the local CA's folder (`--tls local-ca`); `None`: the user's data folder.
     pub ca_dir: Option<PathBuf>,
+    /// `--acme-email`: where the ACME CA sends expiry notices (`--tls acme`).
+    pub acme_email: Option<AcmeEmail>,
+    /// `--acme-server`: the ACME CA's directory URL; `None`: certbot's (Let's Encrypt).
+    pub acme_server: Option<AcmeServer>,
+    /// `--acme-dir`: certbot's configuration folder on the server; `None`: /etc/letsencrypt.
+    pub acme_dir: Option<ServerPath>,
 }
 
 /// Who checks the password.
@@ -109,6 +115,8 @@ pub enum TlsChoice {
     Off,
     /// A leaf signed by promsetup's local CA, made once per machine and user (`--tls local-ca`).
     LocalCa,
+    /// A certificate from an ACME CA (Let's Encrypt) through certbot (`--tls acme`).
+    Acme,
 }
 
 impl TlsChoice {
@@ -119,6 +127,7 @@ impl TlsChoice {
             TlsChoice::Own => "own",
             TlsChoice::Off => "none",
             TlsChoice::LocalCa => "local-ca",
+            TlsChoice::Acme => "acme",
         }
     }
 }
@@ -132,12 +141,13 @@ impl std::str::FromStr for TlsChoice {
             TlsChoice::Own,
             TlsChoice::Off,
             TlsChoice::LocalCa,
+            TlsChoice::Acme,
         ]
         .into_iter()
         .find(|choice| choice.as_str() == input)
         .ok_or_else(|| {
             Invalid(format!(
-                "'{}' is not one of self-signed, local-ca, own, none",
+                "'{}' is not one of self-signed, local-ca, acme, own, none",
                 input.escape_debug()
             ))
         })

@@ -3,6 +3,7 @@
 //!
 //! It turns data into text. It must not write files nor show a secret.
 
+pub mod acme_steps;
 pub mod command;
 pub mod diff;
 pub mod report;

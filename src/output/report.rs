@@ -99,6 +99,8 @@ pub fn next_steps(
     // With the local CA, clients trust the CA, not the leaf.
     let certificate_file = match setup.tls() {
         Tls::LocalCa { .. } => Some(LOCAL_CA_CERT_FILE.to_string()),
+        // An ACME CA is one clients trust already.
+        Tls::Acme { .. } => None,
         _ => setup.certificate_file(),
     };
     let ca = certificate_file
@@ -172,6 +174,10 @@ struct JsonReport<'a> {
     certificate: Option<JsonCertificate>,
     prometheus_flags: &'a [String],
     warnings: &'a [String],
+    /// `--tls acme`: the steps that get the certificate (`bundle::acme`), for `apply` and
+    /// configuration management.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    acme_steps: Vec<crate::bundle::acme::Step>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -234,6 +240,7 @@ pub fn json(
         certificate,
         prometheus_flags: &plan.flags,
         warnings,
+        acme_steps: crate::bundle::acme::steps(setup, &setup.out_dir().display().to_string()),
     };
     serde_json::to_string_pretty(&document).expect("the report is plain data")
 }

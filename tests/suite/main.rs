@@ -9,6 +9,7 @@
 
 mod support;
 
+mod acme;
 mod auth_matrix;
 mod cli;
 mod e2e;

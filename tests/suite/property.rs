@@ -1120,6 +1120,7 @@ fn shape_of(setup: &Setup) -> Shape {
             Tls::SelfSigned { .. } => "self-signed",
             Tls::Provided { .. } => "provided",
             Tls::Off => "off",
+            Tls::Acme { .. } => "acme",
             Tls::LocalCa { .. } => "local-ca",
         },
         root_prefix: setup.prefix().is_root(),

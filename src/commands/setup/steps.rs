@@ -181,6 +181,12 @@ pub fn print_result(
         report::files_written(written)
     )?;
     write!(out, "{}", report::next_steps(setup, plan, templates)?)?;
+    let bundle = crate::output::command::shell_quote(&setup.out_dir().display().to_string());
+    write!(
+        out,
+        "{}",
+        crate::output::acme_steps::text(&crate::bundle::acme::steps(setup, &bundle))
+    )?;
     if let (Tls::Provided { certificate, .. }, Some(facts)) = (setup.tls(), &plan.certificate) {
         writeln!(
             out,
