@@ -741,7 +741,7 @@ impl FromStr for AcmeServer {
 
     fn from_str(input: &str) -> Result<Self, Invalid> {
         const RULE: &str = "an ACME directory URL starts with https:// and holds letters, digits \
-and '-', '.', '_', '~', ':', '/', '?', '=', '&', '%', '[', ']' only";
+and '-', '.', '_', '~', ':', '/', '?', '=', '&', '[', ']' only";
         let Some(rest) = input.strip_prefix("https://") else {
             return invalid(format!("it does not start with https://; {RULE}"));
         };
@@ -752,7 +752,7 @@ and '-', '.', '_', '~', ':', '/', '?', '=', '&', '%', '[', ']' only";
             !(c.is_ascii_alphanumeric()
                 || matches!(
                     c,
-                    '-' | '.' | '_' | '~' | ':' | '/' | '?' | '=' | '&' | '%' | '[' | ']'
+                    '-' | '.' | '_' | '~' | ':' | '/' | '?' | '=' | '&' | '[' | ']'
                 ))
         }) {
             return invalid(format!("it contains '{}'; {RULE}", describe(c)));
@@ -1086,6 +1086,7 @@ mod tests {
             "https://x/d ir",
             "https://x/$d",
             "https://x/\"d",
+            "https://x/%0a",
         ] {
             assert!(bad.parse::<AcmeServer>().is_err(), "{bad}");
         }
