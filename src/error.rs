@@ -43,6 +43,9 @@ pub enum Failure {
     /// A `user` command could not do what was asked (an unknown user, a bundle without users).
     #[error("{0}")]
     Users(String),
+    /// The local CA's folder cannot be read or written (`--tls local-ca`, `promsetup ca`).
+    #[error("local CA: {0}")]
+    LocalCa(String),
     /// Standard output or standard error could not be written (a full disk, a closed terminal).
     /// A reader that went away (a broken pipe) is not a failure: see `console::Output`.
     #[error("cannot write the output: {0}")]
@@ -65,6 +68,7 @@ impl Failure {
             | Failure::Write(_)
             | Failure::Verify(_)
             | Failure::Users(_)
+            | Failure::LocalCa(_)
             | Failure::Output(_) => 1,
         }
     }

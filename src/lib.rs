@@ -41,5 +41,6 @@ pub fn run(
         Request::Completions(completions) => commands::completions::run(completions, streams.out),
         Request::Man(man) => commands::man::run(man, streams.out),
         Request::Version => commands::version::run(streams.out),
+        Request::Ca(ca) => commands::ca::run(ca, streams),
     }
 }

@@ -446,6 +446,53 @@ pub fn remove_state_file(path: &Path) -> Result<bool, WriteError> {
     }
 }
 
+/// Removes files of `names` from `out_dir` that a bundle no longer uses, each first kept as
+/// `NAME.bak` (one generation, a copy with the file's mode, written to a temporary and renamed).
+/// Missing files are skipped; a link or a folder at a name is left alone. A crash between the
+/// steps leaves the file, or its backup and perhaps the file: never neither. Returns each
+/// removed file and its backup.
+pub fn retire(names: &[String], out_dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>, WriteError> {
+    let mut retired = Vec::new();
+    for name in names {
+        let path = out_dir.join(name);
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let backup = out_dir.join(format!("{name}.bak"));
+        let contents = fs::read(&path).map_err(io_error("read", &path))?;
+        let temporary = out_dir.join(journal::temporary_name());
+        let copy = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(meta.permissions().mode() & 0o7777)
+                .custom_flags(nix::libc::O_NOFOLLOW)
+                .open(&temporary)?;
+            file.set_permissions(fs::Permissions::from_mode(
+                meta.permissions().mode() & 0o7777,
+            ))?;
+            file.write_all(&contents)?;
+            file.sync_all()?;
+            fs::rename(&temporary, &backup)
+        })();
+        if let Err(error) = copy {
+            let _ = fs::remove_file(&temporary);
+            return Err(io_error("keep a backup of", &path)(error));
+        }
+        fs::remove_file(&path).map_err(io_error("remove", &path))?;
+        retired.push((path, backup));
+    }
+    if !retired.is_empty() {
+        File::open(out_dir)
+            .and_then(|folder| folder.sync_all())
+            .map_err(io_error("sync", out_dir))?;
+    }
+    Ok(retired)
+}
+
 /// Whether the file at `path` already has exactly the spec's bytes and mode.
 fn is_same(artifact: &FileSpec, path: &Path) -> bool {
     match fs::symlink_metadata(path) {

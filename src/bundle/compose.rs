@@ -80,7 +80,8 @@ pub fn artifacts(
                 nginx_mounts.push((path.to_string(), path.to_string()));
             }
         }
-        Tls::Off => {}
+        // Refused for --target compose by `resolve` (certbot and the CA live on a host).
+        Tls::LocalCa { .. } | Tls::Acme { .. } | Tls::Off => {}
     }
     let mut prometheus_mounts = vec![from_bundle(&prometheus_dir, FLAGS_FILE)];
     for name in [WEB_CONFIG_FILE, SELF_SCRAPE_PASSWORD_FILE] {

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
+use crate::bundle::cert::local_ca::Authority;
 use crate::bundle::cert::provided;
 use crate::bundle::layout::{
     HTPASSWD_FILE, PASSWORD_FILE, SELF_SCRAPE_PASSWORD_FILE, WEB_CONFIG_FILE,
@@ -34,6 +35,11 @@ pub struct Existing {
     pub self_scrape_password: Option<Password>,
     /// The password a non-interactive run generated and stored before.
     pub generated_password: Option<Password>,
+    /// The local CA as its folder holds it (`--tls local-ca`), read by the command
+    /// (`host::local_ca`), which fails on a CA it cannot read rather than replace it.
+    pub local_ca: Option<Authority>,
+    /// The user's own certificate (`--tls-cert`), when it passes the checks.
+    pub provided: Option<provided::Accepted>,
 }
 
 /// The path of `name` in `dir` when it is there and not a link: a link is never followed, for
@@ -65,9 +71,11 @@ impl Existing {
     pub fn read(setup: &Setup, now: OffsetDateTime) -> Existing {
         let dir = setup.out_dir();
         let pair = match (&setup.tls(), setup.certificate_file(), setup.key_file()) {
-            (Tls::SelfSigned { .. }, Some(certificate), Some(key)) => {
-                keep_pair(dir, &certificate, &key, setup, now)
-            }
+            (
+                Tls::SelfSigned { .. } | Tls::LocalCa { .. } | Tls::Acme { .. },
+                Some(certificate),
+                Some(key),
+            ) => keep_pair(dir, &certificate, &key, setup, now),
             _ => None,
         };
         Existing {
@@ -76,6 +84,13 @@ impl Existing {
             pair,
             self_scrape_password: read_password(dir, SELF_SCRAPE_PASSWORD_FILE),
             generated_password: read_password(dir, PASSWORD_FILE),
+            local_ca: None,
+            provided: match setup.tls() {
+                Tls::Provided { certificate, key } => {
+                    provided::check(certificate.path(), key.path(), setup.domain(), now).ok()
+                }
+                _ => None,
+            },
         }
     }
 }

@@ -17,6 +17,9 @@ pub const SELF_SCRAPE_USER: &str = "prometheus-self-scrape";
 /// Where a generated password is kept for the user, readable only by them.
 pub const PASSWORD_FILE: &str = "password.txt";
 
+/// A copy of the local CA's certificate (`--tls local-ca`), for clients to import.
+pub const LOCAL_CA_CERT_FILE: &str = "promsetup-ca.crt";
+
 /// The answers file saved next to the bundle, so the next run needs no questions.
 pub const ANSWERS_FILE: &str = "promsetup.toml";
 

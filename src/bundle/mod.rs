@@ -4,6 +4,7 @@
 //!
 //! It decides what each file holds. It must not write files (`write.rs` does), prompt or print.
 
+pub mod acme;
 pub mod ansible_role;
 pub mod cert;
 pub mod compose;

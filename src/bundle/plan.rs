@@ -8,19 +8,21 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use crate::bundle::cert::local_ca::{self, Authority, CaChange, CaError};
+use crate::bundle::cert::provided;
 use crate::bundle::cert::self_signed::{self, CertificateError};
 use crate::bundle::credentials;
 use crate::bundle::existing::Existing;
 use crate::bundle::layout::{
-    FLAGS_FILE, HTPASSWD_FILE, NGINX_CONF_FILE, PASSWORD_FILE, SCRAPE_SNIPPET_FILE,
-    SELF_SCRAPE_PASSWORD_FILE, SELF_SCRAPE_USER, WEB_CONFIG_FILE,
+    FLAGS_FILE, HTPASSWD_FILE, LOCAL_CA_CERT_FILE, NGINX_CONF_FILE, PASSWORD_FILE,
+    SCRAPE_SNIPPET_FILE, SELF_SCRAPE_PASSWORD_FILE, SELF_SCRAPE_USER, WEB_CONFIG_FILE,
 };
 use crate::bundle::templates::{self, RenderError, Templates};
 use crate::bundle::{ansible_role, compose, kubernetes};
 use crate::model::given::{Auth, DeployTarget};
 use crate::model::password::Password;
 use crate::model::setup::{PROXY_READ_TIMEOUT_SECONDS, Setup, Tls, Topology};
-use crate::model::values::{Domain, ServerPath};
+use crate::model::values::{Domain, ServerPath, ValidityDays};
 pub use crate::write::Access;
 use crate::write::FileSpec;
 
@@ -54,8 +56,16 @@ pub struct Plan {
     pub artifacts: Vec<Artifact>,
     pub flags: Vec<String>,
     pub certificate_not_after: Option<OffsetDateTime>,
+    /// The certificate nginx (or Prometheus) serves, made here or the user's own.
+    pub certificate: Option<provided::Accepted>,
+    /// Files an earlier run wrote that this bundle no longer uses (the self-signed pair once
+    /// the certificate is your own): removed, with a backup, when the run may replace files.
+    pub retired: Vec<String>,
     /// Set when the password was generated and is stored in the bundle.
     pub password_file: Option<String>,
+    /// The local CA that signed the certificate (`--tls local-ca`), and what this run does to
+    /// it; its folder is written before the bundle when it changes.
+    pub local_ca: Option<(Authority, CaChange)>,
 }
 
 impl Plan {
@@ -82,6 +92,8 @@ pub enum PlanError {
     Render(#[from] RenderError),
     #[error(transparent)]
     Certificate(#[from] CertificateError),
+    #[error(transparent)]
+    LocalCa(#[from] CaError),
 }
 
 /// What the nginx template is given. Every field is either a validated value's text or built
@@ -104,6 +116,8 @@ struct NginxValues {
     http2_directive: bool,
     certificate_path: Option<String>,
     key_path: Option<String>,
+    /// `--tls acme`: the folder the port-80 server answers ACME challenges from.
+    acme_webroot: Option<String>,
     ecdh_curves: &'static str,
     session_tickets_off: bool,
     prefix_is_root: bool,
@@ -198,6 +212,7 @@ fn nginx_values(setup: &Setup) -> NginxValues {
             .as_ref()
             .map(|(certificate, _)| certificate.clone()),
         key_path: on_server.map(|(_, key)| key),
+        acme_webroot: setup.acme_webroot(),
         ecdh_curves: if target.has_mlkem() {
             "X25519MLKEM768:X25519:prime256v1:secp384r1"
         } else {
@@ -284,7 +299,7 @@ fn scrape_values(setup: &Setup) -> ScrapeValues {
         target,
         server_name: tls.then(|| setup.domain().to_string()),
         ca_file: match (&setup.tls(), tls) {
-            (Tls::SelfSigned { .. }, true) => setup
+            (Tls::SelfSigned { .. } | Tls::LocalCa { .. }, true) => setup
                 .certificate_and_key_on_server()
                 .map(|(certificate, _)| certificate),
             _ => None,
@@ -299,6 +314,7 @@ struct Rendered {
     nginx_conf: Option<String>,
     pair: Option<self_signed::SelfSigned>,
     scrape_snippet: Option<String>,
+    local_ca: Option<(Authority, CaChange)>,
 }
 
 fn render_the_rest(
@@ -311,8 +327,30 @@ fn render_the_rest(
         .has_nginx()
         .then(|| templates.render(templates::NGINX_CONF, &nginx_values(setup)))
         .transpose()?;
+    // The local CA: kept, widened or made (see `local_ca`); a kept leaf must be its.
+    let local_ca = match setup.tls() {
+        Tls::LocalCa { .. } => Some(local_ca::prepare(
+            existing.local_ca.clone(),
+            setup.domain(),
+            now,
+        )?),
+        _ => None,
+    };
     let pair = match (&setup.tls(), &existing.pair) {
-        (Tls::SelfSigned { .. }, Some(kept)) => Some(self_signed::SelfSigned {
+        (Tls::LocalCa { days, .. }, kept) => {
+            let (authority, _) = local_ca.as_ref().expect("prepared above");
+            match kept {
+                Some(kept) if local_ca::signed_by(&kept.certificate_pem, authority) => {
+                    Some(self_signed::SelfSigned {
+                        certificate_pem: kept.certificate_pem.clone(),
+                        key_pem: kept.key_pem.clone(),
+                        not_after: kept.not_after,
+                    })
+                }
+                _ => Some(local_ca::issue(authority, setup.domain(), *days, now)?),
+            }
+        }
+        (Tls::SelfSigned { .. } | Tls::Acme { .. }, Some(kept)) => Some(self_signed::SelfSigned {
             certificate_pem: kept.certificate_pem.clone(),
             key_pem: kept.key_pem.clone(),
             not_after: kept.not_after,
@@ -320,6 +358,12 @@ fn render_the_rest(
         (Tls::SelfSigned { days }, None) => {
             Some(self_signed::self_signed(setup.domain(), *days, now)?)
         }
+        // The stand-in nginx starts with before certbot has a certificate (see `acme`).
+        (Tls::Acme { .. }, None) => Some(self_signed::self_signed(
+            setup.domain(),
+            ValidityDays::DEFAULT,
+            now,
+        )?),
         _ => None,
     };
     let scrape_snippet = setup
@@ -330,6 +374,7 @@ fn render_the_rest(
         nginx_conf,
         pair,
         scrape_snippet,
+        local_ca,
     })
 }
 
@@ -351,6 +396,16 @@ fn merge_self_scrape(
         None => person.push(entry),
     }
     person
+}
+
+/// The pair a self-signed run writes for this domain, when this run writes none: a bundle
+/// must not keep a key it no longer uses.
+fn retired(setup: &Setup) -> Vec<String> {
+    if setup.certificate_file().is_some() {
+        return Vec::new();
+    }
+    let stem = setup.domain().file_stem();
+    vec![format!("{stem}.crt"), format!("{stem}.key")]
 }
 
 /// Renders every file of the bundle. `store_password` puts the password in `password.txt`
@@ -453,6 +508,7 @@ pub fn plan(
         nginx_conf,
         pair,
         scrape_snippet,
+        local_ca,
     } = rendered?;
 
     let mut artifacts = Vec::new();
@@ -470,14 +526,22 @@ pub fn plan(
     }
 
     let mut certificate_not_after = None;
+    let mut certificate = existing.provided.clone();
+    // With ACME the pair is only the bootstrap's stand-in: installed by the ACME steps, and
+    // not the certificate clients will see.
+    let acme = matches!(setup.tls(), Tls::Acme { .. });
+    let pair_dir = (!acme).then_some(tls_dir);
     if let Some(pair) = pair {
-        certificate_not_after = Some(pair.not_after);
+        if !acme {
+            certificate_not_after = Some(pair.not_after);
+            certificate = provided::describe_pem(pair.certificate_pem.as_bytes());
+        }
         artifacts.push(public(
             &setup
                 .certificate_file()
                 .expect("TLS has a certificate file"),
             pair.certificate_pem,
-            Some(tls_dir),
+            pair_dir,
         ));
         let key_access = if setup.has_nginx() {
             Access::Owner
@@ -489,7 +553,15 @@ pub fn plan(
             Zeroizing::new(pair.key_pem.as_bytes().to_vec()),
             0o600,
             key_access,
-            Some(tls_dir),
+            pair_dir,
+        ));
+    }
+    if let Some((authority, _)) = &local_ca {
+        // For clients to import; it stays with the user (no folder on the server).
+        artifacts.push(public(
+            LOCAL_CA_CERT_FILE,
+            authority.certificate_pem.clone(),
+            None,
         ));
     }
 
@@ -552,7 +624,10 @@ pub fn plan(
         artifacts,
         flags,
         certificate_not_after,
+        certificate,
+        retired: retired(setup),
         password_file,
+        local_ca,
     })
 }
 

@@ -18,8 +18,8 @@ use crate::model::flags::{self, FLAGS, Flag, Reach};
 use crate::model::given::Given;
 use crate::model::password::PasswordSource;
 use crate::model::request::{
-    BundleOptions, ReportFormat, Request, SetupRequest, Show, UserAction, UserRequest,
-    VerifyRequest,
+    BundleOptions, CaAction, CaRequest, ReportFormat, Request, SetupRequest, Show, UserAction,
+    UserRequest, VerifyRequest,
 };
 use crate::model::request::{CompletionsRequest, ManRequest};
 use crate::model::values::{BcryptCost, Domain, UserName};
@@ -115,6 +115,38 @@ enum Command {
     /// Write the man pages, one per command, into --out DIR (e.g. ~/.local/share/man/man1;
     /// the Debian package has them already).
     Man(ManArgs),
+    /// The local CA of --tls local-ca: show it and how to trust it, export its certificate, or
+    /// rotate it (--ca-dir chooses its folder).
+    Ca(CaArgs),
+}
+
+#[derive(Debug, Args)]
+struct CaArgs {
+    #[command(subcommand)]
+    action: CaActionArg,
+
+    /// The CA's folder [default: promsetup/ca in the user's data folder].
+    #[arg(long, value_name = "DIR", global = true)]
+    ca_dir: Option<PathBuf>,
+
+    /// Replace FILE when it exists (export; the old one is kept as FILE.bak).
+    #[arg(long, global = true)]
+    force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum CaActionArg {
+    /// Its folder, subject, SHA-256 fingerprint, expiry, the names it may sign for, and the
+    /// exact steps to trust it on each kind of client.
+    Show,
+    /// Write its certificate (PEM) to FILE, or to standard output without one.
+    Export {
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+    /// Make a new key and certificate for the same names (the old ones are kept as NAME.bak).
+    /// Every bundle must then be made again (--force) and every client trust the new CA.
+    Rotate,
 }
 
 #[derive(Debug, Args)]
@@ -468,6 +500,15 @@ impl Cli {
                 out: args.out.or(given.out_dir),
                 pages: generate::man_pages(),
             }),
+            Some(Command::Ca(args)) => Request::Ca(CaRequest {
+                ca_dir: args.ca_dir.or(given.ca_dir),
+                force: args.force || given.force,
+                action: match args.action {
+                    CaActionArg::Show => CaAction::Show,
+                    CaActionArg::Export { file } => CaAction::Export(file),
+                    CaActionArg::Rotate => CaAction::Rotate,
+                },
+            }),
             Some(Command::Init(_)) | None => Request::Setup(SetupRequest {
                 flags: given,
                 config: options.config,
@@ -566,7 +607,12 @@ mod tests {
     }
 
     #[test]
-    fn the_answers_only_tls_key_is_no_flag() {
-        assert!(try_parse_from(["promsetup", "--tls", "own"]).is_err());
+    fn tls_is_a_flag_with_stable_names() {
+        for name in ["self-signed", "local-ca", "own", "none"] {
+            let request = setup_request(&["--tls", name]);
+            assert_eq!(request.flags.tls.unwrap().as_str(), name);
+        }
+        assert!(try_parse_from(["promsetup", "--tls", "letsencrypt"]).is_err());
+        assert!(try_parse_from(["promsetup", "--tls", "local-ca", "--no-tls"]).is_err());
     }
 }

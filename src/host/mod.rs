@@ -5,9 +5,10 @@
 //! It reads (runs `nginx -V`, looks up accounts, reads standard input) and must not write
 //! anything.
 
-pub mod lock_wait;
 pub mod bounded_read;
 pub mod hash_timing;
+pub mod local_ca;
+pub mod lock_wait;
 pub mod nginx;
 pub mod program;
 pub mod secret_input;

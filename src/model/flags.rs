@@ -284,9 +284,13 @@ pub static FLAGS: &[Flag] = &[
         name: "tls",
         value_name: Some("CHOICE"),
         heading: heading::TLS,
-        help: "The wizard's TLS answer: self-signed, own (with tls-cert and tls-key) or none",
-        reach: Reach::AnswersOnly,
-        conflicts_with: &[],
+        help: "How TLS is done: self-signed (a certificate for this bundle alone), local-ca (a \
+               leaf signed by promsetup's own CA, made once for this user and reused by every \
+               bundle, so clients trust it once: see `promsetup ca`), acme (Let's Encrypt or another ACME \
+               CA through certbot, validated over --http-port: see --acme-email), own (with \
+               --tls-cert and --tls-key) or none (as --no-tls) [default: self-signed, own with --tls-cert]",
+        reach: Reach::Answers,
+        conflicts_with: &["no-tls"],
         requires: &[],
         set: |g, t| put(&mut g.tls, parsed(t)),
         // "none" is `no-tls`'s to say.
@@ -319,6 +323,61 @@ pub static FLAGS: &[Flag] = &[
         requires: &["tls-cert"],
         set: |g, t| put(&mut g.tls_key, parsed(t)),
         get: |g| shown(g.tls_key.as_ref()),
+    },
+    Flag {
+        name: "ca-dir",
+        value_name: Some("DIR"),
+        heading: heading::TLS,
+        help: "Folder of the local CA (--tls local-ca, `promsetup ca`): ca.crt and its key \
+               ca.key (0600), made there on first use [default: promsetup's folder in the \
+               user's data folder, e.g. ~/.local/share/promsetup/ca]",
+        reach: Reach::Answers,
+        conflicts_with: &[],
+        requires: &[],
+        set: |g, t| {
+            if t.is_empty() {
+                return Err(Invalid("it is empty; give a folder".into()));
+            }
+            g.ca_dir = Some(PathBuf::from(t));
+            Ok(())
+        },
+        get: |g| g.ca_dir.as_ref().map(|dir| dir.display().to_string()),
+    },
+    Flag {
+        name: "acme-email",
+        value_name: Some("EMAIL"),
+        heading: heading::TLS,
+        help: "With --tls acme: where the ACME CA sends expiry notices (certbot --email) \
+               [default: none, --register-unsafely-without-email]",
+        reach: Reach::Answers,
+        conflicts_with: &[],
+        requires: &[],
+        set: |g, t| put(&mut g.acme_email, parsed(t)),
+        get: |g| shown(g.acme_email.as_ref()),
+    },
+    Flag {
+        name: "acme-server",
+        value_name: Some("URL"),
+        heading: heading::TLS,
+        help: "With --tls acme: the ACME CA's directory URL (certbot --server) [default: \
+               certbot's, Let's Encrypt]",
+        reach: Reach::Answers,
+        conflicts_with: &[],
+        requires: &[],
+        set: |g, t| put(&mut g.acme_server, parsed(t)),
+        get: |g| shown(g.acme_server.as_ref()),
+    },
+    Flag {
+        name: "acme-dir",
+        value_name: Some("DIR"),
+        heading: heading::TLS,
+        help: "With --tls acme: certbot's configuration folder on the server; nginx.conf reads \
+               DIR/live/DOMAIN/fullchain.pem and privkey.pem [default: /etc/letsencrypt]",
+        reach: Reach::Answers,
+        conflicts_with: &[],
+        requires: &[],
+        set: |g, t| put(&mut g.acme_dir, parsed(t)),
+        get: |g| shown(g.acme_dir.as_ref()),
     },
     Flag {
         name: "realm",
@@ -656,6 +715,10 @@ mod tests {
             ("tls", "own"),
             ("tls-cert", "/etc/ssl/a.pem"),
             ("tls-key", "/etc/ssl/a.key"),
+            ("ca-dir", "/srv/ca"),
+            ("acme-email", "ops@example.com"),
+            ("acme-server", "https://127.0.0.1:14000/dir"),
+            ("acme-dir", "/srv/letsencrypt"),
             ("realm", "Ops team"),
             ("days", "30"),
             ("renew-days", "7"),

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use crate::model::password::PasswordSource;
 use crate::model::values::{
-    BcryptCost, Domain, Invalid, KubeName, Port, Realm, RedirectPort, RenewDays, ServerPath,
-    SystemUser, Upstream, UrlPrefix, UserName, ValidityDays, Version,
+    AcmeEmail, AcmeServer, BcryptCost, Domain, Invalid, KubeName, Port, Realm, RedirectPort,
+    RenewDays, ServerPath, SystemUser, Upstream, UrlPrefix, UserName, ValidityDays, Version,
 };
 
 /// Everything the user said. `None` (or `false`) means "not said": `resolve` fills in the default.
@@ -47,6 +47,14 @@ pub struct Given {
     pub nginx_version: Option<Version>,
     pub openssl_version: Option<Version>,
     pub force: bool,
+    /// `--ca-dir`: the local CA's folder (`--tls local-ca`); `None`: the user's data folder.
+    pub ca_dir: Option<PathBuf>,
+    /// `--acme-email`: where the ACME CA sends expiry notices (`--tls acme`).
+    pub acme_email: Option<AcmeEmail>,
+    /// `--acme-server`: the ACME CA's directory URL; `None`: certbot's (Let's Encrypt).
+    pub acme_server: Option<AcmeServer>,
+    /// `--acme-dir`: certbot's configuration folder on the server; `None`: /etc/letsencrypt.
+    pub acme_dir: Option<ServerPath>,
     /// `--no-rate-limit`: no `limit_req` on the password-checked location.
     pub no_rate_limit: bool,
     /// What the bundle is for (`--target`): nginx on a host, Kubernetes, or Compose.
@@ -162,6 +170,10 @@ pub enum TlsChoice {
     Own,
     /// Plain HTTP.
     Off,
+    /// A leaf signed by promsetup's local CA, made once per machine and user (`--tls local-ca`).
+    LocalCa,
+    /// A certificate from an ACME CA (Let's Encrypt) through certbot (`--tls acme`).
+    Acme,
 }
 
 impl TlsChoice {
@@ -171,6 +183,8 @@ impl TlsChoice {
             TlsChoice::SelfSigned => "self-signed",
             TlsChoice::Own => "own",
             TlsChoice::Off => "none",
+            TlsChoice::LocalCa => "local-ca",
+            TlsChoice::Acme => "acme",
         }
     }
 }
@@ -179,14 +193,20 @@ impl std::str::FromStr for TlsChoice {
     type Err = Invalid;
 
     fn from_str(input: &str) -> Result<TlsChoice, Invalid> {
-        [TlsChoice::SelfSigned, TlsChoice::Own, TlsChoice::Off]
-            .into_iter()
-            .find(|choice| choice.as_str() == input)
-            .ok_or_else(|| {
-                Invalid(format!(
-                    "'{}' is not one of self-signed, own, none",
-                    input.escape_debug()
-                ))
-            })
+        [
+            TlsChoice::SelfSigned,
+            TlsChoice::Own,
+            TlsChoice::Off,
+            TlsChoice::LocalCa,
+            TlsChoice::Acme,
+        ]
+        .into_iter()
+        .find(|choice| choice.as_str() == input)
+        .ok_or_else(|| {
+            Invalid(format!(
+                "'{}' is not one of self-signed, local-ca, acme, own, none",
+                input.escape_debug()
+            ))
+        })
     }
 }

@@ -17,6 +17,8 @@ pub enum Request {
     Forget,
     Verify(VerifyRequest),
     User(UserRequest),
+    /// `promsetup ca ...`: the local CA.
+    Ca(CaRequest),
     /// `promsetup completions SHELL`.
     Completions(CompletionsRequest),
     /// `promsetup man --out DIR`.
@@ -83,6 +85,25 @@ pub struct UserRequest {
     pub bcrypt_cost: Option<BcryptCost>,
     /// `user remove --keep-backup`: keep the previous file (with the removed user) as a backup.
     pub keep_backup: bool,
+}
+
+#[derive(Debug)]
+pub struct CaRequest {
+    /// `--ca-dir`; `None`: the user's data folder.
+    pub ca_dir: Option<PathBuf>,
+    pub action: CaAction,
+    /// `--force`: `export` replaces an existing file.
+    pub force: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum CaAction {
+    /// Its folder, subject, fingerprint, expiry, permitted names, and how to trust it.
+    Show,
+    /// Its certificate, to a file or (`None`) standard output.
+    Export(Option<PathBuf>),
+    /// A new key and certificate for the same names; the old ones kept as NAME.bak.
+    Rotate,
 }
 
 #[derive(Debug, Clone)]

@@ -13,14 +13,16 @@ use crate::model::given::{Auth, DeployTarget, Endpoints, Given, TlsChoice};
 use crate::model::password::PasswordSource;
 use crate::model::target::{BASELINE, NginxTarget};
 use crate::model::values::{
-    BcryptCost, Domain, KubeName, Port, Realm, RedirectPort, RenewDays, ServerPath, SystemUser,
-    Upstream, UrlPrefix, UserName, ValidityDays, Version,
+    AcmeEmail, AcmeServer, BcryptCost, Domain, KubeName, Port, Realm, RedirectPort, RenewDays,
+    ServerPath, SystemUser, Upstream, UrlPrefix, UserName, ValidityDays, Version,
 };
 
 /// The output folder when `--out` is not given: a new folder in the current one, so a first run
 /// never writes into a live configuration.
 pub const DEFAULT_OUT_DIR: &str = "promsetup-bundle";
 pub const DEFAULT_CONF_DIR: &str = "/etc/nginx";
+/// certbot's own configuration folder (`--config-dir`).
+pub const DEFAULT_CERTBOT_DIR: &str = "/etc/letsencrypt";
 pub const DEFAULT_PREFIX: &str = "/prometheus";
 pub const DEFAULT_USERNAME: &str = "admin";
 pub const DEFAULT_REALM: &str = "Prometheus";
@@ -133,6 +135,19 @@ pub enum Tls {
         key: ServerPath,
     },
     Off,
+    /// A leaf promsetup signs with its local CA (`--tls local-ca`), written like a self-signed
+    /// pair; the CA lives in `ca_dir` (`None`: the user's data folder, `host::local_ca`).
+    LocalCa {
+        days: ValidityDays,
+        ca_dir: Option<PathBuf>,
+    },
+    /// A certificate certbot gets from an ACME CA over http-01 (`--tls acme`); nginx reads it
+    /// at certbot's `live/` paths, and the bundle holds a self-signed stand-in for the bootstrap.
+    Acme {
+        email: Option<AcmeEmail>,
+        server: Option<AcmeServer>,
+        certbot_dir: ServerPath,
+    },
 }
 
 impl Tls {
@@ -334,14 +349,6 @@ impl Setup {
         self.rate_limit && self.has_nginx()
     }
 
-    /// Whether clients trust the certificate without being told to, so HSTS is safe to send.
-    /// Your own certificate (`--tls-cert`) is taken to be one a CA issued; the bare self-signed
-    /// default never is (HSTS would lock browsers out of it). Other engineers' certificate modes
-    /// (ACME, a local CA) answer here too.
-    pub fn certificate_is_trusted(&self) -> bool {
-        matches!(self.tls, Tls::Provided { .. })
-    }
-
     /// The nginx and OpenSSL the configuration is written for: the flags' versions, else those
     /// of the nginx installed here, else the baseline (Debian 12's).
     pub fn target(&self) -> NginxTarget {
@@ -377,18 +384,49 @@ impl Setup {
         format!("{}{}", self.origin(), self.prefix.with_slash())
     }
 
-    /// The name of the certificate file promsetup writes (self-signed only).
+    /// The name of the certificate file promsetup writes (self-signed or local CA).
     pub fn certificate_file(&self) -> Option<String> {
         match self.tls {
-            Tls::SelfSigned { .. } => Some(format!("{}.crt", self.domain.file_stem())),
+            Tls::SelfSigned { .. } | Tls::LocalCa { .. } | Tls::Acme { .. } => {
+                Some(format!("{}.crt", self.domain.file_stem()))
+            }
             _ => None,
         }
     }
 
-    /// The name of the key file promsetup writes (self-signed only).
+    /// The name of the key file promsetup writes (self-signed or local CA).
     pub fn key_file(&self) -> Option<String> {
         match self.tls {
-            Tls::SelfSigned { .. } => Some(format!("{}.key", self.domain.file_stem())),
+            Tls::SelfSigned { .. } | Tls::LocalCa { .. } | Tls::Acme { .. } => {
+                Some(format!("{}.key", self.domain.file_stem()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether clients trust the certificate without a step per client: your own (from a CA
+    /// they already trust) does. A self-signed leaf or one from the local CA must first be
+    /// imported by each client, so HSTS would lock out every client that has not.
+    pub fn certificate_is_trusted(&self) -> bool {
+        matches!(self.tls, Tls::Provided { .. } | Tls::Acme { .. })
+    }
+
+    /// The folder certbot's http-01 files are served from (`--tls acme`), under `--conf-dir`.
+    pub fn acme_webroot(&self) -> Option<String> {
+        matches!(self.tls, Tls::Acme { .. }).then(|| self.conf_dir.join("acme-webroot"))
+    }
+
+    /// certbot's `live/DOMAIN` folder (`--tls acme`).
+    pub fn acme_live_dir(&self) -> Option<String> {
+        match &self.tls {
+            Tls::Acme { certbot_dir, .. } => Some(
+                certbot_dir
+                    .path()
+                    .join("live")
+                    .join(self.domain.to_string())
+                    .display()
+                    .to_string(),
+            ),
             _ => None,
         }
     }
@@ -406,11 +444,18 @@ impl Setup {
     /// `web.yml`.
     pub fn certificate_and_key_on_server(&self) -> Option<(String, String)> {
         match &self.tls {
-            Tls::SelfSigned { .. } => Some((
+            Tls::SelfSigned { .. } | Tls::LocalCa { .. } => Some((
                 self.tls_dir().join(&self.certificate_file()?),
                 self.tls_dir().join(&self.key_file()?),
             )),
             Tls::Provided { certificate, key } => Some((certificate.text(), key.text())),
+            Tls::Acme { .. } => {
+                let live = self.acme_live_dir()?;
+                Some((
+                    format!("{live}/fullchain.pem"),
+                    format!("{live}/privkey.pem"),
+                ))
+            }
             Tls::Off => None,
         }
     }
@@ -553,6 +598,32 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         }
     }
 
+    let acme_flags =
+        given.acme_email.is_some() || given.acme_server.is_some() || given.acme_dir.is_some();
+    if acme_flags && given.tls != Some(TlsChoice::Acme) {
+        return Err(SetupError::Conflict(
+            "--acme-email, --acme-server and --acme-dir go with --tls acme".into(),
+        ));
+    }
+    if given.tls == Some(TlsChoice::Acme) {
+        if topology == Topology::PrometheusAlone {
+            return Err(SetupError::Conflict(
+                "--tls acme needs nginx to answer the ACME challenge; it does not go with \
+                 --no-nginx"
+                    .into(),
+            ));
+        }
+        if domain.is_ip() {
+            return Err(SetupError::Conflict(
+                "--tls acme needs a DNS name: certbot gets no certificate for an address".into(),
+            ));
+        }
+    }
+    if given.ca_dir.is_some() && given.tls != Some(TlsChoice::LocalCa) {
+        return Err(SetupError::Conflict(
+            "--ca-dir is the local CA's folder; it goes with --tls local-ca".into(),
+        ));
+    }
     let own_files = given.tls_cert.is_some() || given.tls_key.is_some();
     let choice = given.tls.unwrap_or(if own_files {
         TlsChoice::Own
@@ -560,10 +631,10 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         TlsChoice::SelfSigned
     });
     let tls = match (choice, given.tls_cert, given.tls_key) {
-        (TlsChoice::Own | TlsChoice::Off, _, _) if given.days.is_some() => {
+        (TlsChoice::Own | TlsChoice::Off | TlsChoice::Acme, _, _) if given.days.is_some() => {
             return Err(SetupError::Conflict(
                 "--days sets the lifetime of the self-signed certificate; it does not go with \
-                 your own certificate or --no-tls"
+                 your own certificate, --tls acme or --no-tls"
                     .into(),
             ));
         }
@@ -585,7 +656,31 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         (TlsChoice::SelfSigned, _, _) => Tls::SelfSigned {
             days: given.days.unwrap_or(ValidityDays::DEFAULT),
         },
+        // Browsers refuse a CA-signed leaf valid longer than the public-CA limit.
+        (TlsChoice::LocalCa, _, _) => match given.days {
+            Some(days) if days.get() > ValidityDays::DEFAULT.get() => {
+                return Err(SetupError::Conflict(format!(
+                    "--days {} is too long for a certificate from the local CA: browsers refuse \
+                     one valid longer than {} days",
+                    days.get(),
+                    ValidityDays::DEFAULT.get()
+                )));
+            }
+            days => Tls::LocalCa {
+                days: days.unwrap_or(ValidityDays::DEFAULT),
+                ca_dir: given.ca_dir.clone(),
+            },
+        },
         (TlsChoice::Off, _, _) => Tls::Off,
+        (TlsChoice::Acme, _, _) => Tls::Acme {
+            email: given.acme_email.clone(),
+            server: given.acme_server.clone(),
+            certbot_dir: given.acme_dir.clone().unwrap_or_else(|| {
+                DEFAULT_CERTBOT_DIR
+                    .parse()
+                    .expect("default folder is valid")
+            }),
+        },
     };
     let port = given
         .port
@@ -608,6 +703,13 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         (true, None) if port.get() == DEFAULT_REDIRECT_PORT => None,
         (true, None) => Some(Port::new_const(DEFAULT_REDIRECT_PORT)),
     };
+    if matches!(tls, Tls::Acme { .. }) && redirect_port.is_none() {
+        return Err(SetupError::Conflict(
+            "--tls acme proves the domain over plain HTTP (http-01, port 80): it needs the \
+             plain-HTTP server; give --http-port 80, not 0"
+                .into(),
+        ));
+    }
     if redirect_port == Some(port) {
         return Err(SetupError::Conflict(format!(
             "--http-port and --port are both {port}; give different ports, or --http-port 0 for \
@@ -753,6 +855,16 @@ fn check_platform_flags(
         return Err(SetupError::Conflict(format!(
             "{} only mean something with --target kubernetes",
             kubernetes_only.join(", ")
+        )));
+    }
+    let host_certificates = matches!(given.tls, Some(TlsChoice::LocalCa | TlsChoice::Acme));
+    if target != DeployTarget::Nginx && host_certificates {
+        return Err(SetupError::Conflict(format!(
+            "--tls {} makes or fetches the certificate on a host (the local CA in your data \
+             folder, certbot with nginx's webroot); with --target {} give your own with \
+             --tls-cert and --tls-key, or the self-signed default",
+            given.tls.map(TlsChoice::as_str).unwrap_or_default(),
+            target.as_str()
         )));
     }
     match target {
@@ -967,5 +1079,42 @@ mod tests {
         let setup = resolve(g, &facts).unwrap();
         assert!(!setup.target().has_mlkem());
         assert_eq!(setup.target().nginx, Version(1, 26, 0));
+    }
+
+    #[test]
+    fn acme_reads_certbots_live_paths_and_needs_the_port_80_server_and_a_name() {
+        let mut g = given("prom.example.com");
+        g.tls = Some(TlsChoice::Acme);
+        let setup = resolve(g, &host()).unwrap();
+        assert_eq!(
+            setup.certificate_and_key_on_server().unwrap(),
+            (
+                "/etc/letsencrypt/live/prom.example.com/fullchain.pem".to_string(),
+                "/etc/letsencrypt/live/prom.example.com/privkey.pem".to_string()
+            )
+        );
+        assert_eq!(
+            setup.acme_webroot().as_deref(),
+            Some("/etc/nginx/acme-webroot")
+        );
+        assert!(setup.certificate_is_trusted());
+
+        let mut g = given("prom.example.com");
+        g.tls = Some(TlsChoice::Acme);
+        g.redirect_port = Some("0".parse().unwrap());
+        assert!(
+            matches!(resolve(g, &host()), Err(SetupError::Conflict(m)) if m.contains("http-01"))
+        );
+
+        let mut g = given("192.0.2.1");
+        g.tls = Some(TlsChoice::Acme);
+        assert!(resolve(g, &host()).is_err());
+
+        let mut g = given("prom.example.com");
+        g.acme_email = Some("ops@example.com".parse().unwrap());
+        assert!(
+            resolve(g, &host()).is_err(),
+            "acme flags without --tls acme"
+        );
     }
 }

@@ -818,6 +818,77 @@ mod kube_name_tests {
     }
 }
 
+/// The e-mail address an ACME CA sends expiry notices to (`--acme-email`, certbot `--email`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcmeEmail(String);
+
+impl fmt::Display for AcmeEmail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for AcmeEmail {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        const RULE: &str = "an e-mail address is NAME@DOMAIN, NAME made of letters, digits and \
+'.', '_', '+', '-'";
+        let Some((name, domain)) = input.split_once('@') else {
+            return invalid(format!("it has no '@'; {RULE}"));
+        };
+        if name.is_empty() || name.len() > 64 {
+            return invalid(format!("the part before '@' is empty or too long; {RULE}"));
+        }
+        if let Some(c) = name
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-')))
+        {
+            return invalid(format!("it contains '{}'; {RULE}", describe(c)));
+        }
+        match domain.parse::<Domain>() {
+            Ok(Domain::Dns(_)) => Ok(AcmeEmail(input.to_ascii_lowercase())),
+            Ok(Domain::Ip(_)) => invalid(format!("its domain is an address; {RULE}")),
+            Err(Invalid(why)) => invalid(format!("its domain is refused: {why}")),
+        }
+    }
+}
+
+/// The directory URL of an ACME CA (`--acme-server`, certbot `--server`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcmeServer(String);
+
+impl fmt::Display for AcmeServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for AcmeServer {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        const RULE: &str = "an ACME directory URL starts with https:// and holds letters, digits \
+and '-', '.', '_', '~', ':', '/', '?', '=', '&', '[', ']' only";
+        let Some(rest) = input.strip_prefix("https://") else {
+            return invalid(format!("it does not start with https://; {RULE}"));
+        };
+        if rest.is_empty() || input.len() > 512 {
+            return invalid(format!("it names no server, or is too long; {RULE}"));
+        }
+        if let Some(c) = rest.chars().find(|c| {
+            !(c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    '-' | '.' | '_' | '~' | ':' | '/' | '?' | '=' | '&' | '[' | ']'
+                ))
+        }) {
+            return invalid(format!("it contains '{}'; {RULE}", describe(c)));
+        }
+        Ok(AcmeServer(input.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1132,5 +1203,36 @@ mod tests {
         refused::<BcryptCost>("15");
         refused::<BcryptCost>("31");
         refused::<BcryptCost>("32");
+    }
+
+    #[test]
+    fn acme_values_refuse_what_could_reach_a_command_or_a_file() {
+        assert_eq!(
+            "Ops@Example.com".parse::<AcmeEmail>().unwrap().to_string(),
+            "ops@example.com"
+        );
+        for bad in [
+            "ops",
+            "@example.com",
+            "a b@example.com",
+            "ops@1.2.3.4",
+            "o;p@example.com",
+        ] {
+            assert!(bad.parse::<AcmeEmail>().is_err(), "{bad}");
+        }
+        "https://127.0.0.1:14000/dir".parse::<AcmeServer>().unwrap();
+        "https://acme-v02.api.letsencrypt.org/directory"
+            .parse::<AcmeServer>()
+            .unwrap();
+        for bad in [
+            "http://x/dir",
+            "https://",
+            "https://x/d ir",
+            "https://x/$d",
+            "https://x/\"d",
+            "https://x/%0a",
+        ] {
+            assert!(bad.parse::<AcmeServer>().is_err(), "{bad}");
+        }
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! It turns data into text. It must not write files nor show a secret.
 
+pub mod acme_steps;
 pub mod command;
 pub mod diff;
 pub mod platform_steps;
 pub mod report;
+pub mod trust;

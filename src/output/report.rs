@@ -7,11 +7,12 @@
 use serde::Serialize;
 
 use crate::bundle::install;
+use crate::bundle::layout::LOCAL_CA_CERT_FILE;
 use crate::bundle::layout::{PASSWORD_FILE, SCRAPE_SNIPPET_FILE, WEB_CONFIG_FILE};
 use crate::bundle::plan::{Access, Plan};
 use crate::bundle::templates::{self, RenderError, Templates};
 use crate::model::given::DeployTarget;
-use crate::model::setup::Setup;
+use crate::model::setup::{Setup, Tls};
 use crate::model::values::Domain;
 use crate::output::command::shell_quote;
 use crate::output::platform_steps;
@@ -108,7 +109,13 @@ pub fn next_steps(
         DeployTarget::Nginx => {}
     }
     let out = shell_quote(&setup.out_dir().display().to_string());
-    let certificate_file = setup.certificate_file();
+    // With the local CA, clients trust the CA, not the leaf.
+    let certificate_file = match setup.tls() {
+        Tls::LocalCa { .. } => Some(LOCAL_CA_CERT_FILE.to_string()),
+        // An ACME CA is one clients trust already.
+        Tls::Acme { .. } => None,
+        _ => setup.certificate_file(),
+    };
     let ca = certificate_file
         .as_ref()
         .map(|file| format!(" --cacert {out}/{}", shell_quote(file)))
@@ -195,6 +202,8 @@ impl From<install::Install> for JsonInstall {
 struct JsonCertificate {
     path: String,
     not_after: String,
+    subject: String,
+    subject_alt_names: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -208,6 +217,10 @@ struct JsonReport<'a> {
     certificate: Option<JsonCertificate>,
     prometheus_flags: &'a [String],
     warnings: &'a [String],
+    /// `--tls acme`: the steps that get the certificate (`bundle::acme`), for `apply` and
+    /// configuration management.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    acme_steps: Vec<crate::bundle::acme::Step>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -276,14 +289,25 @@ fn document(
             install: install::install(setup, artifact).map(JsonInstall::from),
         })
         .collect();
+    // The file in the bundle, or your own where it is.
+    let path = match setup.tls() {
+        Tls::Provided { certificate, .. } => Some(certificate.to_string()),
+        _ => setup
+            .certificate_file()
+            .map(|file| setup.out_dir().join(file).display().to_string()),
+    };
     let certificate = plan
-        .certificate_not_after
-        .zip(setup.certificate_file())
-        .map(|(not_after, file)| JsonCertificate {
-            path: setup.out_dir().join(file).display().to_string(),
-            not_after: not_after
+        .certificate
+        .as_ref()
+        .zip(path)
+        .map(|(facts, path)| JsonCertificate {
+            path,
+            not_after: facts
+                .not_after
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
+            subject: facts.subject.clone(),
+            subject_alt_names: facts.names.clone(),
         });
     let document = JsonReport {
         format_version: JSON_FORMAT_VERSION,
@@ -295,6 +319,7 @@ fn document(
         certificate,
         prometheus_flags: &plan.flags,
         warnings,
+        acme_steps: crate::bundle::acme::steps(setup, &setup.out_dir().display().to_string()),
     };
     serde_json::to_string_pretty(&document).expect("the report is plain data")
 }

@@ -135,6 +135,21 @@ impl Answers {
                 given.tls_key = Some(key.clone());
             }
             Tls::Off => given.tls = Some(TlsChoice::Off),
+            Tls::Acme {
+                email,
+                server,
+                certbot_dir,
+            } => {
+                given.tls = Some(TlsChoice::Acme);
+                given.acme_email = email.clone();
+                given.acme_server = server.clone();
+                given.acme_dir = Some(certbot_dir.clone());
+            }
+            Tls::LocalCa { days, ca_dir } => {
+                given.tls = Some(TlsChoice::LocalCa);
+                given.days = Some(*days);
+                given.ca_dir = ca_dir.clone();
+            }
         }
         if nginx {
             given.upstream = Some(setup.upstream().clone());

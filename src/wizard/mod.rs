@@ -208,6 +208,8 @@ pub fn summary(setup: &Setup, flags: &Given, plan: &Plan, disk: &[Comparison]) -
         Tls::SelfSigned { days } => format!("self-signed, {} days", days.get()),
         Tls::Provided { certificate, key } => format!("your own: {certificate}, {key}"),
         Tls::Off => "none (plain HTTP)".to_string(),
+        Tls::LocalCa { days, .. } => format!("signed by the local CA, {} days", days.get()),
+        Tls::Acme { .. } => "from an ACME CA, through certbot".to_string(),
     };
     let password = match setup.password() {
         PasswordSource::Generate => "generated, shown once after writing".to_string(),

@@ -286,6 +286,42 @@ fn fields() -> Vec<Field> {
             ]),
         },
         Field {
+            flag: "--acme-dir",
+            valid: "/etc/letsencrypt",
+            companions: &["--tls=acme"],
+            extra: strings(&[
+                "",
+                "letsencrypt",
+                "/etc/../letsencrypt",
+                "/etc/letsencrypt/..",
+            ]),
+        },
+        Field {
+            flag: "--acme-email",
+            valid: "ops@example.com",
+            companions: &["--tls=acme"],
+            extra: strings(&[
+                "",
+                "ops",
+                "ops@",
+                "@example.com",
+                "ops@192.0.2.1",
+                "ops@example.com\n--server=https://evil.example/dir",
+            ]),
+        },
+        Field {
+            flag: "--acme-server",
+            valid: "https://acme.example/dir",
+            companions: &["--tls=acme"],
+            extra: strings(&[
+                "",
+                "http://acme.example/dir",
+                "https://",
+                "file:///etc/passwd",
+                "https://acme.example/dir --deploy-hook=sh",
+            ]),
+        },
+        Field {
             flag: "--tls-key",
             valid: "/etc/ssl/prom.key",
             companions: &["--tls-cert=/etc/ssl/prom.crt"],

@@ -9,6 +9,7 @@
 
 mod support;
 
+mod acme;
 mod ansible;
 mod auth_matrix;
 mod cli;
@@ -19,7 +20,9 @@ mod e2e_limits;
 mod filesystem;
 mod hardening;
 mod hostile;
+mod local_ca;
 mod output_streams;
+mod own_certificate;
 mod packaging;
 mod platforms;
 mod property;

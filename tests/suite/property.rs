@@ -1121,6 +1121,8 @@ fn shape_of(setup: &Setup) -> Shape {
             Tls::SelfSigned { .. } => "self-signed",
             Tls::Provided { .. } => "provided",
             Tls::Off => "off",
+            Tls::Acme { .. } => "acme",
+            Tls::LocalCa { .. } => "local-ca",
         },
         root_prefix: setup.prefix().is_root(),
         redirect: setup.redirect_port().is_some(),

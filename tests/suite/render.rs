@@ -46,6 +46,7 @@ fn setup(host: &HostFacts, args: &[(&str, &str)]) -> Setup {
             "conf-dir" => given.conf_dir = Some(value.parse().unwrap()),
             "auth-prometheus" => given.auth = Some(promsetup::model::given::Auth::Prometheus),
             "no-nginx" => given.no_nginx = true,
+            "tls-acme" => given.tls = Some(promsetup::model::given::TlsChoice::Acme),
             other => panic!("unknown {other}"),
         }
     }
@@ -73,6 +74,12 @@ fn file(plan: &Plan, name: &str) -> String {
 #[test]
 fn nginx_conf_default_tls_with_redirect_on_debian_12() {
     let plan = render(&setup(&debian_12(), &[]), false);
+    insta::assert_snapshot!(file(&plan, "nginx.conf"));
+}
+
+#[test]
+fn nginx_conf_with_acme_answers_the_challenge_before_the_redirect() {
+    let plan = render(&setup(&debian_12(), &[("tls-acme", "")]), false);
     insta::assert_snapshot!(file(&plan, "nginx.conf"));
 }
 

@@ -19,10 +19,29 @@ use crate::model::values::Domain;
 #[error("{0}")]
 pub struct Refused(pub String);
 
-/// What was learned of an accepted certificate.
+/// What was learned of an accepted certificate: what the report and next steps say of it.
 #[derive(Debug, Clone)]
 pub struct Accepted {
     pub not_after: OffsetDateTime,
+    /// The subject as OpenSSL prints it (`CN=example.com`).
+    pub subject: String,
+    /// Its DNS and IP subject alternative names.
+    pub names: Vec<String>,
+}
+
+/// The subject, names and expiry of the first certificate of a PEM text, unchecked.
+pub fn describe_pem(certificate_pem: &[u8]) -> Option<Accepted> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(certificate_pem).ok()?;
+    let certificate = pem.parse_x509().ok()?;
+    Some(describe(&certificate))
+}
+
+fn describe(certificate: &X509Certificate) -> Accepted {
+    Accepted {
+        not_after: certificate.validity().not_after.to_datetime(),
+        subject: certificate.subject().to_string(),
+        names: subject_alt_names(certificate),
+    }
 }
 
 /// Checks the pair at these paths for `domain` at time `now`.
@@ -101,7 +120,7 @@ pub fn check_pem(
     if now > not_after {
         return Err(Refused(format!("the certificate expired on {not_after}")));
     }
-    Ok(Accepted { not_after })
+    Ok(describe(&certificate))
 }
 
 /// The certificate's DNS and IP subject alternative names, as text.

@@ -26,7 +26,7 @@ pub struct CertificateError(#[from] rcgen::Error);
 
 /// Clocks drift: a certificate that starts an hour ago is not refused by a client whose clock
 /// is a few minutes behind.
-const BACKDATE: Duration = Duration::hours(1);
+pub(crate) const BACKDATE: Duration = Duration::hours(1);
 
 pub fn self_signed(
     domain: &Domain,
@@ -34,6 +34,22 @@ pub fn self_signed(
     now: OffsetDateTime,
 ) -> Result<SelfSigned, CertificateError> {
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let params = leaf_params(domain, days, now)?;
+    let not_after = params.not_after;
+    let certificate = params.self_signed(&key)?;
+    Ok(SelfSigned {
+        certificate_pem: certificate.pem(),
+        key_pem: Zeroizing::new(key.serialize_pem()),
+        not_after,
+    })
+}
+
+/// The server certificate's profile, whoever signs it (itself, or the local CA).
+pub(crate) fn leaf_params(
+    domain: &Domain,
+    days: ValidityDays,
+    now: OffsetDateTime,
+) -> Result<CertificateParams, rcgen::Error> {
     let san = match domain {
         Domain::Dns(name) => SanType::DnsName(name.clone().try_into()?),
         Domain::Ip(ip) => SanType::IpAddress(*ip),
@@ -50,19 +66,12 @@ pub fn self_signed(
     params.serial_number = Some(random_serial());
     params.not_before = now - BACKDATE;
     params.not_after = params.not_before + Duration::days(i64::from(days.get()));
-    let not_after = params.not_after;
-
-    let certificate = params.self_signed(&key)?;
-    Ok(SelfSigned {
-        certificate_pem: certificate.pem(),
-        key_pem: Zeroizing::new(key.serialize_pem()),
-        not_after,
-    })
+    Ok(params)
 }
 
 /// 16 random bytes (RFC 5280 allows 20), kept positive and without a leading zero byte so that
 /// its DER encoding is exactly 16 bytes.
-fn random_serial() -> SerialNumber {
+pub(crate) fn random_serial() -> SerialNumber {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).expect("the operating system's random source failed");
     bytes[0] = (bytes[0] & 0x7f) | 0x40;

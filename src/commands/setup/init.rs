@@ -37,6 +37,7 @@ pub fn run(
     let asked = wizard::ask(given, &remembered, prompter, now)?;
     let setup = steps::resolve(asked.given, host)?;
     let mut existing = Existing::read(&setup, now);
+    steps::read_local_ca(&setup, &mut existing)?;
     // The wizard shows a generated password once, on screen, instead of storing it; it never
     // takes one from an earlier password.txt.
     existing.generated_password = None;
@@ -88,6 +89,7 @@ pub fn run(
         writeln!(streams.err, "note: {note}")?;
     }
     let mut existing = Existing::read(&setup, now);
+    steps::read_local_ca(&setup, &mut existing)?;
     existing.generated_password = None;
     let plan = plan::plan(
         &setup,
@@ -101,7 +103,12 @@ pub fn run(
         force: true,
         backups: true,
     };
+    steps::write_local_ca(&setup, &plan)?;
     let written = write::apply(&plan.files(), setup.out_dir(), policy)?;
+    let retiring = steps::retiring(&setup, &plan);
+    for line in steps::retire(&setup, &retiring, true)? {
+        writeln!(streams.err, "{line}")?;
+    }
     for warning in &written.warnings {
         writeln!(streams.err, "warning: {warning}")?;
     }

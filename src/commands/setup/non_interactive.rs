@@ -34,6 +34,7 @@ pub fn run(
         }
     };
     let mut existing = Existing::read(&setup, now);
+    steps::read_local_ca(&setup, &mut existing)?;
     let earlier_notes = steps::earlier_users_notes(&setup, &existing)?;
     let obtained = steps::obtain_password(&setup, None, &mut existing, streams.stdin, environment)?;
     let templates = Templates::embedded();
@@ -56,10 +57,22 @@ pub fn run(
 
     if show.check {
         let comparisons = write::compare(&plan.files(), setup.out_dir());
+        let retiring = steps::retiring(&setup, &plan);
         let changes = comparisons
             .iter()
             .filter(|c| c.change != write::Change::Same)
-            .count();
+            .count()
+            + retiring.len();
+        let retire_lines: Vec<String> = retiring
+            .iter()
+            .map(|name| {
+                format!(
+                    "{}  would be removed (no longer used; kept as {name}.bak)",
+                    setup.out_dir().join(name).display()
+                )
+            })
+            .collect();
+        warnings.extend(retire_lines.iter().cloned());
         match show.format {
             ReportFormat::Json => {
                 let changes: Vec<_> = comparisons.iter().map(|c| c.change).collect();
@@ -67,6 +80,9 @@ pub fn run(
                 writeln!(streams.out, "{document}")?;
             }
             ReportFormat::Text => {
+                for line in &retire_lines {
+                    writeln!(streams.out, "  {line}")?;
+                }
                 write!(streams.out, "{}", diff::check_summary(&comparisons))?;
                 if show.diff {
                     write!(streams.out, "{}", diff::diff(&plan, &comparisons))?;
@@ -84,8 +100,11 @@ pub fn run(
         force: setup.force(),
         backups: true,
     };
+    steps::write_local_ca(&setup, &plan)?;
     let written = write::apply(&plan.files(), setup.out_dir(), policy)?;
     warnings.extend(written.warnings.iter().cloned());
+    let retiring = steps::retiring(&setup, &plan);
+    warnings.extend(steps::retire(&setup, &retiring, setup.force())?);
     if setup.upstream().is_localhost_name() {
         warnings.push(
             "--upstream localhost makes nginx try ::1 first; use 127.0.0.1 if Prometheus \

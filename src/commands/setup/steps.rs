@@ -6,17 +6,21 @@ use std::io::{BufRead, Write};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use crate::bundle::cert::local_ca::{self, CaChange};
 use crate::bundle::cert::provided;
 use crate::bundle::existing::Existing;
+use crate::bundle::layout::LOCAL_CA_CERT_FILE;
 use crate::bundle::plan::Plan;
+use crate::bundle::plan::PlanError;
 use crate::bundle::templates::Templates;
 use crate::error::Failure;
+use crate::host::local_ca as local_ca_host;
 use crate::host::lock_wait;
 use crate::host::secret_input::{self, ObtainedPassword};
 use crate::model::given::{Auth, Given};
 use crate::model::password::{Password, PasswordSource};
 use crate::model::setup::{self, HostFacts, Setup, SetupError, Tls, Topology};
-use crate::output::report;
+use crate::output::{report, trust};
 use crate::write;
 use crate::write::lock::{self, FolderLock};
 
@@ -49,6 +53,85 @@ pub fn check_provided_certificate(setup: &Setup, now: OffsetDateTime) -> Result<
     if let Tls::Provided { certificate, key } = setup.tls() {
         provided::check(certificate.path(), key.path(), setup.domain(), now)?;
     }
+    Ok(())
+}
+
+/// The files of `plan.retired` that are in the output folder, unless one is the user's own
+/// certificate or key (`--tls-cert` may point into the bundle folder).
+pub fn retiring(setup: &Setup, plan: &Plan) -> Vec<String> {
+    let own: Vec<_> = match setup.tls() {
+        Tls::Provided { certificate, key } => [certificate.path(), key.path()]
+            .iter()
+            .filter_map(|path| std::fs::canonicalize(path).ok())
+            .collect(),
+        _ => Vec::new(),
+    };
+    plan.retired
+        .iter()
+        .filter(|name| {
+            let path = setup.out_dir().join(name);
+            std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_file())
+                && std::fs::canonicalize(&path).is_ok_and(|real| !own.contains(&real))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Removes the files the bundle no longer uses (each kept as NAME.bak) when the run may
+/// replace files; otherwise says how. The lines to show.
+pub fn retire(setup: &Setup, names: &[String], force: bool) -> Result<Vec<String>, Failure> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !force {
+        return Ok(vec![format!(
+            "{} in {} belong to the earlier self-signed certificate and are no longer used; \
+             --force removes them (keeping each as NAME.bak)",
+            names.join(" and "),
+            setup.out_dir().display()
+        )]);
+    }
+    Ok(write::retire(names, setup.out_dir())?
+        .into_iter()
+        .map(|(path, backup)| {
+            format!(
+                "removed {} (no longer used), kept as {}",
+                path.display(),
+                backup.display()
+            )
+        })
+        .collect())
+}
+
+/// Reads the local CA into `existing` (`--tls local-ca`); a CA that cannot be read stops the
+/// run rather than be replaced.
+pub fn read_local_ca(setup: &Setup, existing: &mut Existing) -> Result<(), Failure> {
+    if let Tls::LocalCa { ca_dir, .. } = setup.tls() {
+        let folder = local_ca_host::folder(ca_dir.as_deref()).map_err(Failure::LocalCa)?;
+        existing.local_ca = local_ca_host::read(&folder).map_err(Failure::LocalCa)?;
+    }
+    Ok(())
+}
+
+/// Writes the local CA's folder when the plan made or widened the CA: the key 0600, the old
+/// files kept as NAME.bak. Before the bundle, so no bundle ever holds a leaf of an unsaved CA.
+pub fn write_local_ca(setup: &Setup, plan: &Plan) -> Result<(), Failure> {
+    let (Tls::LocalCa { ca_dir, .. }, Some((authority, change))) = (setup.tls(), &plan.local_ca)
+    else {
+        return Ok(());
+    };
+    if *change == CaChange::Unchanged {
+        return Ok(());
+    }
+    let folder = local_ca_host::folder(ca_dir.as_deref()).map_err(Failure::LocalCa)?;
+    write::apply(
+        &local_ca::files(authority),
+        &folder,
+        write::Policy {
+            force: true,
+            backups: true,
+        },
+    )?;
     Ok(())
 }
 
@@ -155,6 +238,51 @@ pub fn print_result(
         report::files_written(written)
     )?;
     write!(out, "{}", report::next_steps(setup, plan, templates)?)?;
+    let bundle = crate::output::command::shell_quote(&setup.out_dir().display().to_string());
+    write!(
+        out,
+        "{}",
+        crate::output::acme_steps::text(&crate::bundle::acme::steps(setup, &bundle))
+    )?;
+    if let (Tls::Provided { certificate, .. }, Some(facts)) = (setup.tls(), &plan.certificate) {
+        writeln!(
+            out,
+            "\nYour certificate {certificate}: {}, for {}, valid until {}. Renew it before then \
+             (a re-run checks it again).",
+            facts.subject,
+            facts.names.join(", "),
+            facts
+                .not_after
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        )?;
+    }
+    if let Some((authority, change)) = &plan.local_ca {
+        let copy = setup.out_dir().join(LOCAL_CA_CERT_FILE);
+        match change {
+            CaChange::Unchanged => writeln!(
+                out,
+                "\nThe certificate is signed by the local CA (a copy: {}); clients that trust \
+                 it trust this bundle. `promsetup ca show` says how.",
+                copy.display()
+            )?,
+            CaChange::Created | CaChange::Widened(_) => {
+                if let CaChange::Widened(name) = change {
+                    writeln!(
+                        out,
+                        "\nThe local CA was reissued to also sign for {name} (same key): \
+                         clients that trusted it before must import it again."
+                    )?;
+                }
+                let facts = local_ca::facts(authority).map_err(PlanError::from)?;
+                write!(
+                    out,
+                    "\n{}",
+                    trust::trust_steps(&copy.display().to_string(), &facts)
+                )?;
+            }
+        }
+    }
     Ok(())
 }
 
