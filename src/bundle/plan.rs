@@ -12,11 +12,14 @@ use crate::bundle::cert::self_signed::{self, CertificateError};
 use crate::bundle::credentials;
 use crate::bundle::existing::Existing;
 use crate::bundle::layout::{
-    FLAGS_FILE, HTPASSWD_FILE, NGINX_CONF_FILE, PASSWORD_FILE, SCRAPE_SNIPPET_FILE,
-    SELF_SCRAPE_PASSWORD_FILE, SELF_SCRAPE_USER, WEB_CONFIG_FILE,
+    FLAGS_FILE, HTPASSWD_FILE, NGINX_CONF_FILE, NGINX_LOG_STEM, NGINX_SITE_FILE,
+    NGINX_SNIPPET_HTTP_FILE, NGINX_SNIPPET_LOCATIONS_FILE, NGINX_SNIPPETS_FOLDER,
+    NGINX_UPSTREAM_NAME, PASSWORD_FILE, SCRAPE_SNIPPET_FILE, SELF_SCRAPE_PASSWORD_FILE,
+    SELF_SCRAPE_USER, WEB_CONFIG_FILE,
 };
 use crate::bundle::templates::{self, RenderError, Templates};
 use crate::model::given::Auth;
+use crate::model::nginx_layout::{NginxLayout, SiteFolder};
 use crate::model::password::Password;
 use crate::model::setup::{PROXY_READ_TIMEOUT_SECONDS, Setup, Tls, Topology};
 use crate::model::values::{Domain, ServerPath};
@@ -95,8 +98,20 @@ struct NginxValues {
     nginx_user: String,
     nginx_group: Option<String>,
     server_name: Option<String>,
-    listen: String,
-    redirect_listen: Option<String>,
+    /// The domain as written, for comments.
+    domain_text: String,
+    /// One `listen` address each; by default every IPv4 and every IPv6 address.
+    listens: Vec<String>,
+    /// The plain-HTTP server's, empty when there is none.
+    redirect_listens: Vec<String>,
+    worker_connections: u32,
+    access_log: String,
+    error_log: String,
+    upstream_name: &'static str,
+    /// The `snippet` layout: the locations live in a server promsetup does not write.
+    snippet: bool,
+    snippet_locations_path: String,
+    snippet_http_path: String,
     origin: String,
     tls: bool,
     http2_in_listen: bool,
@@ -122,12 +137,62 @@ struct NginxValues {
     read_timeout_seconds: u32,
 }
 
-/// `443`, `127.0.0.1:443` or `[::1]:443`.
-fn listen_address(setup: &Setup, port: crate::model::values::Port) -> String {
-    match setup.bind() {
-        None => port.to_string(),
-        Some(std::net::IpAddr::V4(ip)) => format!("{ip}:{port}"),
-        Some(std::net::IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
+/// nginx's default is 512; each proxied request holds two (client and upstream).
+pub const WORKER_CONNECTIONS: u32 = 1024;
+
+/// The `listen` addresses for `port`: `443` and `[::]:443` (IPv4 and IPv6: nginx makes a
+/// `[::]` socket IPv6-only, so the two do not clash), or each `--bind` address.
+fn listen_addresses(setup: &Setup, port: crate::model::values::Port) -> Vec<String> {
+    if setup.bind().is_empty() {
+        return vec![port.to_string(), format!("[::]:{port}")];
+    }
+    setup
+        .bind()
+        .iter()
+        .map(|ip| match ip {
+            std::net::IpAddr::V4(ip) => format!("{ip}:{port}"),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]:{port}"),
+        })
+        .collect()
+}
+
+/// Where each layout's nginx files go on the server, and under which names.
+pub fn nginx_files(setup: &Setup) -> Vec<(&'static str, &'static str, ServerPath)> {
+    let conf_dir = setup.conf_dir();
+    let folder = |name: &str| -> ServerPath {
+        conf_dir
+            .join(name)
+            .parse()
+            .expect("a folder of a valid folder is valid")
+    };
+    match setup.nginx_layout() {
+        NginxLayout::Full => vec![(NGINX_CONF_FILE, templates::NGINX_CONF, conf_dir.clone())],
+        NginxLayout::Site => vec![(
+            NGINX_SITE_FILE,
+            templates::NGINX_SITE,
+            folder(setup.site_folder().file_folder()),
+        )],
+        NginxLayout::Snippet => vec![
+            (
+                NGINX_SNIPPET_HTTP_FILE,
+                templates::NGINX_SNIPPET_HTTP,
+                folder(snippet_http_folder(setup.site_folder())),
+            ),
+            (
+                NGINX_SNIPPET_LOCATIONS_FILE,
+                templates::NGINX_SNIPPET_LOCATIONS,
+                folder(NGINX_SNIPPETS_FOLDER),
+            ),
+        ],
+    }
+}
+
+/// The folder the main configuration includes every `*.conf` of at `http` level: Debian's
+/// `nginx.conf` includes `conf.d/*.conf` beside `sites-enabled/*`.
+fn snippet_http_folder(site_folder: SiteFolder) -> &'static str {
+    match site_folder {
+        SiteFolder::HttpD => SiteFolder::HttpD.file_folder(),
+        SiteFolder::SitesEnabled | SiteFolder::ConfD => SiteFolder::ConfD.file_folder(),
     }
 }
 
@@ -149,10 +214,30 @@ fn nginx_values(setup: &Setup) -> NginxValues {
             Domain::Dns(name) => Some(name.clone()),
             Domain::Ip(_) => None,
         },
-        listen: listen_address(setup, setup.port()),
-        redirect_listen: setup
+        domain_text: setup.domain().to_string(),
+        listens: listen_addresses(setup, setup.port()),
+        redirect_listens: setup
             .redirect_port()
-            .map(|port| listen_address(setup, port)),
+            .map(|port| listen_addresses(setup, port))
+            .unwrap_or_default(),
+        worker_connections: WORKER_CONNECTIONS,
+        access_log: setup.log_dir().join(&format!(
+            "{NGINX_LOG_STEM}{}.access.log",
+            setup.domain().file_stem()
+        )),
+        error_log: setup.log_dir().join(&format!(
+            "{NGINX_LOG_STEM}{}.error.log",
+            setup.domain().file_stem()
+        )),
+        upstream_name: NGINX_UPSTREAM_NAME,
+        snippet: setup.nginx_layout() == NginxLayout::Snippet,
+        snippet_locations_path: setup.conf_dir().join(&format!(
+            "{NGINX_SNIPPETS_FOLDER}/{NGINX_SNIPPET_LOCATIONS_FILE}"
+        )),
+        snippet_http_path: setup.conf_dir().join(&format!(
+            "{}/{NGINX_SNIPPET_HTTP_FILE}",
+            snippet_http_folder(setup.site_folder())
+        )),
         origin: setup.origin(),
         tls,
         http2_in_listen: http2 && !target.has_http2_directive(),
@@ -217,7 +302,7 @@ struct ScrapeValues {
 fn scrape_values(setup: &Setup) -> ScrapeValues {
     let alone = !setup.has_nginx();
     let target = if alone {
-        match setup.bind() {
+        match setup.bind().first() {
             Some(std::net::IpAddr::V6(ip)) if !ip.is_unspecified() => {
                 format!("[{ip}]:{}", setup.port())
             }
@@ -252,7 +337,8 @@ fn scrape_values(setup: &Setup) -> ScrapeValues {
 
 /// What the main thread makes while the hashes are computed.
 struct Rendered {
-    nginx_conf: Option<String>,
+    /// Each nginx file of the layout: its name, contents and server folder.
+    nginx_files: Vec<(&'static str, String, ServerPath)>,
     pair: Option<self_signed::SelfSigned>,
     scrape_snippet: Option<String>,
 }
@@ -263,10 +349,13 @@ fn render_the_rest(
     existing: &Existing,
     now: OffsetDateTime,
 ) -> Result<Rendered, PlanError> {
-    let nginx_conf = setup
-        .has_nginx()
-        .then(|| templates.render(templates::NGINX_CONF, &nginx_values(setup)))
-        .transpose()?;
+    let mut nginx_files = Vec::new();
+    if setup.has_nginx() {
+        let values = nginx_values(setup);
+        for (name, template, dir) in self::nginx_files(setup) {
+            nginx_files.push((name, templates.render(template, &values)?, dir));
+        }
+    }
     let pair = match (&setup.tls(), &existing.pair) {
         (Tls::SelfSigned { .. }, Some(kept)) => Some(self_signed::SelfSigned {
             certificate_pem: kept.certificate_pem.clone(),
@@ -283,7 +372,7 @@ fn render_the_rest(
         .then(|| templates.render(templates::SCRAPE_SNIPPET, &scrape_values(setup)))
         .transpose()?;
     Ok(Rendered {
-        nginx_conf,
+        nginx_files,
         pair,
         scrape_snippet,
     })
@@ -406,14 +495,14 @@ pub fn plan(
         (htpasswd, web_users, rendered)
     });
     let Rendered {
-        nginx_conf,
+        nginx_files,
         pair,
         scrape_snippet,
     } = rendered?;
 
     let mut artifacts = Vec::new();
-    if let Some(nginx_conf) = nginx_conf {
-        artifacts.push(public(NGINX_CONF_FILE, nginx_conf, Some(setup.conf_dir())));
+    for (name, contents, dir) in nginx_files {
+        artifacts.push(public(name, contents, Some(&dir)));
     }
     if let Some(contents) = htpasswd {
         artifacts.push(secret(

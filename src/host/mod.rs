@@ -6,6 +6,7 @@
 //! anything.
 
 pub mod nginx;
+pub mod nginx_layout;
 pub mod secret_input;
 pub mod system_crypt;
 
@@ -29,6 +30,7 @@ pub fn probe() -> HostFacts {
                     .expect("known account names are valid")
             }),
         primary_group,
+        site_folder: nginx_layout::site_folder,
     }
 }
 

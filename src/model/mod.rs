@@ -7,6 +7,7 @@
 
 pub mod flags;
 pub mod given;
+pub mod nginx_layout;
 pub mod password;
 pub mod request;
 pub mod setup;

@@ -6,9 +6,11 @@
 
 use serde::Serialize;
 
+use crate::bundle::layout::NGINX_SNIPPET_LOCATIONS_FILE;
 use crate::bundle::layout::{PASSWORD_FILE, SCRAPE_SNIPPET_FILE, WEB_CONFIG_FILE};
-use crate::bundle::plan::{Access, Plan};
+use crate::bundle::plan::{Access, Plan, nginx_files};
 use crate::bundle::templates::{self, RenderError, Templates};
+use crate::model::nginx_layout::NginxLayout;
 use crate::model::setup::Setup;
 use crate::model::values::Domain;
 use crate::output::command::shell_quote;
@@ -86,6 +88,27 @@ struct NextStepValues {
     resolve: String,
     tls: bool,
     certificate_file: Option<String>,
+    /// `full`, `site` or `snippet`.
+    layout: &'static str,
+    /// `site` on Debian: the link in sites-enabled/ that enables the site.
+    site_link: Option<String>,
+    /// `snippet`: the line to put inside the domain's TLS server.
+    include_line: Option<String>,
+}
+
+/// `ln -s` of the site into the folder nginx reads, where the file is written elsewhere
+/// (Debian's sites-available/ and sites-enabled/).
+fn site_link(setup: &Setup) -> Option<String> {
+    if !setup.has_nginx() || setup.nginx_layout() != NginxLayout::Site {
+        return None;
+    }
+    let link_folder = setup.site_folder().link_folder()?;
+    let (name, _, dir) = nginx_files(setup).into_iter().next()?;
+    Some(format!(
+        "ln -sfn {} {}",
+        dir.join(name),
+        setup.conf_dir().join(&format!("{link_folder}/{name}"))
+    ))
 }
 
 /// The next steps, rendered from `templates/next-steps.txt.tera`.
@@ -124,6 +147,16 @@ pub fn next_steps(
         resolve,
         tls: setup.tls().is_on(),
         certificate_file,
+        layout: setup.nginx_layout().as_str(),
+        site_link: site_link(setup),
+        include_line: (setup.nginx_layout() == NginxLayout::Snippet).then(|| {
+            let locations = nginx_files(setup)
+                .into_iter()
+                .find(|(name, _, _)| *name == NGINX_SNIPPET_LOCATIONS_FILE)
+                .map(|(name, _, dir)| dir.join(name))
+                .expect("a snippet has its locations file");
+            format!("include {locations};")
+        }),
     };
     templates.render(templates::NEXT_STEPS, &values)
 }

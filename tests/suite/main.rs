@@ -16,6 +16,7 @@ mod e2e_auth;
 mod e2e_hardening;
 mod filesystem;
 mod hostile;
+mod layouts;
 mod property;
 mod pty;
 mod render;

@@ -564,7 +564,13 @@ impl NginxConf {
                 .and_then(|d| d.args.first())
                 .map(|url| {
                     let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
-                    rest.split('/').next().unwrap_or(rest).to_string()
+                    let host = rest.split('/').next().unwrap_or(rest);
+                    // An `upstream NAME { server ADDRESS; keepalive ...; }` block: its server.
+                    http.iter()
+                        .find(|d| d.name == "upstream" && d.args.first().is_some_and(|n| n == host))
+                        .and_then(|u| u.block.iter().find(|d| d.name == "server"))
+                        .and_then(|d| d.args.first().cloned())
+                        .unwrap_or_else(|| host.to_string())
                 }),
         })
     }
