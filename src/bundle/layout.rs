@@ -18,6 +18,10 @@ pub const NGINX_UPSTREAM_NAME: &str = "promsetup_prometheus";
 pub const NGINX_LOG_STEM: &str = "promsetup-";
 pub const HTPASSWD_FILE: &str = ".htpasswd";
 pub const FLAGS_FILE: &str = "prometheus.flags";
+/// `/etc/default/prometheus` with `@.../prometheus.flags` merged into its ARGS (Debian/Ubuntu).
+pub const PROMETHEUS_DEFAULT_FILE: &str = "prometheus.default";
+/// A systemd drop-in for `prometheus.service.d/` (units without `/etc/default/prometheus`).
+pub const PROMETHEUS_DROP_IN_FILE: &str = "prometheus.service.d-promsetup.conf";
 pub const WEB_CONFIG_FILE: &str = "web.yml";
 /// The password of the account Prometheus's own self-scrape uses when Prometheus checks passwords.
 pub const SELF_SCRAPE_PASSWORD_FILE: &str = "self-scrape.password";

@@ -9,4 +9,5 @@ pub mod credentials;
 pub mod existing;
 pub mod layout;
 pub mod plan;
+pub mod prometheus_handoff;
 pub mod templates;

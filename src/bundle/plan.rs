@@ -14,9 +14,10 @@ use crate::bundle::existing::Existing;
 use crate::bundle::layout::{
     FLAGS_FILE, HTPASSWD_FILE, NGINX_CONF_FILE, NGINX_LOG_STEM, NGINX_SITE_FILE,
     NGINX_SNIPPET_HTTP_FILE, NGINX_SNIPPET_LOCATIONS_FILE, NGINX_SNIPPETS_FOLDER,
-    NGINX_UPSTREAM_NAME, PASSWORD_FILE, SCRAPE_SNIPPET_FILE, SELF_SCRAPE_PASSWORD_FILE,
-    SELF_SCRAPE_USER, WEB_CONFIG_FILE,
+    NGINX_UPSTREAM_NAME, PASSWORD_FILE, PROMETHEUS_DEFAULT_FILE, PROMETHEUS_DROP_IN_FILE,
+    SCRAPE_SNIPPET_FILE, SELF_SCRAPE_PASSWORD_FILE, SELF_SCRAPE_USER, WEB_CONFIG_FILE,
 };
+use crate::bundle::prometheus_handoff;
 use crate::bundle::templates::{self, RenderError, Templates};
 use crate::model::given::Auth;
 use crate::model::nginx_layout::{NginxLayout, SiteFolder};
@@ -569,9 +570,31 @@ pub fn plan(
         }
     }
 
+    // Prometheus reads the flags from this file on the server (`@FILE`, FACTS 9); the two
+    // hand-off files say so to Debian's ARGS and to a systemd unit.
     artifacts.push(public(
         FLAGS_FILE,
         templates.render(templates::PROMETHEUS_FLAGS, &FlagValues { flags: &flags })?,
+        Some(setup.prometheus_dir()),
+    ));
+    let flags_on_server = setup.in_prometheus_dir(FLAGS_FILE);
+    let service = setup.prometheus_service();
+    artifacts.push(public(
+        PROMETHEUS_DEFAULT_FILE,
+        prometheus_handoff::merged_default_file(
+            service.default_file.as_deref(),
+            &flags_on_server,
+            &flags,
+        ),
+        None,
+    ));
+    artifacts.push(public(
+        PROMETHEUS_DROP_IN_FILE,
+        prometheus_handoff::systemd_drop_in(
+            service.exec_start.as_deref(),
+            &flags_on_server,
+            &flags,
+        ),
         None,
     ));
 
@@ -659,6 +682,8 @@ mod tests {
                 ("example.com.crt", 0o644),
                 ("example.com.key", 0o600),
                 ("prometheus.flags", 0o644),
+                ("prometheus.default", 0o644),
+                ("prometheus.service.d-promsetup.conf", 0o644),
             ]
         );
         assert_eq!(
@@ -736,6 +761,8 @@ mod tests {
                 "self-scrape.password",
                 "prometheus-scrape.yml",
                 "prometheus.flags",
+                "prometheus.default",
+                "prometheus.service.d-promsetup.conf",
             ]
         );
         let web = text(&plan, "web.yml");

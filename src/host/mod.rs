@@ -7,6 +7,7 @@
 
 pub mod nginx;
 pub mod nginx_layout;
+pub mod prometheus_service;
 pub mod secret_input;
 pub mod system_crypt;
 
@@ -31,6 +32,7 @@ pub fn probe() -> HostFacts {
             }),
         primary_group,
         site_folder: nginx_layout::site_folder,
+        prometheus_service: prometheus_service::probe,
     }
 }
 

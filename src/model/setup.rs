@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::model::given::{Auth, Endpoints, Given, TlsChoice};
 use crate::model::nginx_layout::{NginxLayout, SiteFolder, resolve_layout};
 use crate::model::password::PasswordSource;
+use crate::model::prometheus_service::PrometheusService;
 use crate::model::target::{BASELINE, NginxTarget};
 use crate::model::values::{
     BcryptCost, Domain, Port, Realm, RedirectPort, RenewDays, ServerPath, SystemUser, Upstream,
@@ -85,6 +86,8 @@ pub struct HostFacts {
     /// The folder of sites that the main `nginx.conf` in a configuration folder (`--conf-dir`)
     /// includes, if any (`host::nginx_layout` reads it).
     pub site_folder: fn(&Path) -> Option<SiteFolder>,
+    /// How Prometheus runs here (`host::prometheus_service` reads it).
+    pub prometheus_service: fn() -> PrometheusService,
 }
 
 impl HostFacts {
@@ -100,6 +103,7 @@ impl HostFacts {
             nginx_user: None,
             primary_group: |_| None,
             site_folder: |_| None,
+            prometheus_service: PrometheusService::default,
         }
     }
 }
@@ -155,6 +159,7 @@ pub struct Setup {
     /// Where a site's file goes (used by the `site` layout, and named by `snippet`'s).
     site_folder: SiteFolder,
     log_dir: ServerPath,
+    prometheus_service: PrometheusService,
     nginx_user: SystemUser,
     /// The worker's group when its name differs from the account's (`user nobody nogroup;`):
     /// nginx otherwise looks for a group named like the account and refuses to start.
@@ -236,6 +241,11 @@ impl Setup {
 
     pub fn log_dir(&self) -> &ServerPath {
         &self.log_dir
+    }
+
+    /// How Prometheus runs on this host, which decides how it gets its flags.
+    pub fn prometheus_service(&self) -> &PrometheusService {
+        &self.prometheus_service
     }
 
     pub fn nginx_user(&self) -> &SystemUser {
@@ -586,6 +596,7 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         bind: given.bind,
         nginx_layout,
         site_folder,
+        prometheus_service: (host.prometheus_service)(),
         log_dir: given
             .log_dir
             .unwrap_or_else(|| DEFAULT_LOG_DIR.parse().expect("default folder is valid")),
@@ -620,6 +631,7 @@ mod tests {
             nginx_user: None,
             primary_group: |_| None,
             site_folder: |_| None,
+            prometheus_service: PrometheusService::default,
         }
     }
 
@@ -759,6 +771,7 @@ mod tests {
             nginx_user: Some("nginx".parse().unwrap()),
             primary_group: |_| None,
             site_folder: |_| None,
+            prometheus_service: PrometheusService::default,
         };
         let setup = resolve(given("example.com"), &facts).unwrap();
         assert_eq!(setup.nginx_user.as_str(), "nginx");

@@ -6,7 +6,9 @@
 
 use serde::Serialize;
 
-use crate::bundle::layout::NGINX_SNIPPET_LOCATIONS_FILE;
+use crate::bundle::layout::{
+    FLAGS_FILE, NGINX_SNIPPET_LOCATIONS_FILE, PROMETHEUS_DEFAULT_FILE, PROMETHEUS_DROP_IN_FILE,
+};
 use crate::bundle::layout::{PASSWORD_FILE, SCRAPE_SNIPPET_FILE, WEB_CONFIG_FILE};
 use crate::bundle::plan::{Access, Plan, nginx_files};
 use crate::bundle::templates::{self, RenderError, Templates};
@@ -94,6 +96,11 @@ struct NextStepValues {
     site_link: Option<String>,
     /// `snippet`: the line to put inside the domain's TLS server.
     include_line: Option<String>,
+    /// How Prometheus gets its flags here: debian-args, systemd-drop-in, container, manual.
+    route: &'static str,
+    flags_on_server: String,
+    default_file: &'static str,
+    drop_in_file: &'static str,
 }
 
 /// `ln -s` of the site into the folder nginx reads, where the file is written elsewhere
@@ -148,6 +155,10 @@ pub fn next_steps(
         tls: setup.tls().is_on(),
         certificate_file,
         layout: setup.nginx_layout().as_str(),
+        route: setup.prometheus_service().route().as_str(),
+        flags_on_server: setup.in_prometheus_dir(FLAGS_FILE),
+        default_file: PROMETHEUS_DEFAULT_FILE,
+        drop_in_file: PROMETHEUS_DROP_IN_FILE,
         site_link: site_link(setup),
         include_line: (setup.nginx_layout() == NginxLayout::Snippet).then(|| {
             let locations = nginx_files(setup)

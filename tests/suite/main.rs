@@ -15,6 +15,7 @@ mod e2e;
 mod e2e_auth;
 mod e2e_hardening;
 mod filesystem;
+mod handoff;
 mod hostile;
 mod layouts;
 mod property;

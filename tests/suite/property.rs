@@ -928,6 +928,7 @@ fn host_facts() -> HostFacts {
         // The real lookup: `nginx -t` runs on this host and needs its real groups.
         primary_group: promsetup::host::primary_group,
         site_folder: |_| None,
+        prometheus_service: promsetup::model::prometheus_service::PrometheusService::default,
     }
 }
 

@@ -25,6 +25,7 @@ fn debian_12() -> HostFacts {
         nginx_user: Some("www-data".parse().unwrap()),
         primary_group: |_| None,
         site_folder: |_| None,
+        prometheus_service: promsetup::model::prometheus_service::PrometheusService::default,
     }
 }
 
@@ -90,6 +91,7 @@ fn nginx_conf_for_nginx_1_27_and_openssl_3_5_uses_their_newer_lines() {
         nginx_user: Some("nginx".parse().unwrap()),
         primary_group: |_| None,
         site_folder: |_| None,
+        prometheus_service: promsetup::model::prometheus_service::PrometheusService::default,
     };
     let conf = file(
         &render(

@@ -146,6 +146,7 @@ fn host() -> HostFacts {
         nginx_user: None,
         primary_group: |_| None,
         site_folder: |_| None,
+        prometheus_service: promsetup::model::prometheus_service::PrometheusService::default,
     }
 }
 
