@@ -127,6 +127,31 @@ struct DebianHost {
     root: tempfile::TempDir,
 }
 
+const DEBIAN_NGINX_CONF: &str = "user www-data;
+worker_processes auto;
+pid /run/nginx.pid;
+error_log /var/log/nginx/error.log;
+include /etc/nginx/modules-enabled/*.conf;
+
+events {
+\tworker_connections 768;
+}
+
+http {
+\tsendfile on;
+\ttcp_nopush on;
+\ttypes_hash_max_size 2048;
+\tinclude /etc/nginx/mime.types;
+\tdefault_type application/octet-stream;
+\tssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3; # Dropping SSLv3, ref: POODLE
+\tssl_prefer_server_ciphers on;
+\taccess_log /var/log/nginx/access.log;
+\tgzip on;
+\tinclude /etc/nginx/conf.d/*.conf;
+\tinclude /etc/nginx/sites-enabled/*;
+}
+";
+
 impl DebianHost {
     /// The copy, with the default site moved to `plain_port`; `None` (skip) without root,
     /// unshare or Debian's layout outside CI.
@@ -152,7 +177,20 @@ impl DebianHost {
             .status()
             .unwrap();
         assert!(copied.success(), "cp -a /etc/nginx");
+        // Debian 12's own nginx.conf (nginx-common 1.22.1, comments left out): the machine's
+        // copy may have been replaced by someone's test or deployment, and this test is about
+        // the package's layout.
+        fs::write(root.path().join("etc/nginx/nginx.conf"), DEBIAN_NGINX_CONF).unwrap();
         let default_site = root.path().join("etc/nginx/sites-available/default");
+        // Only Debian's default site enabled, as the package leaves it.
+        let enabled = root.path().join("etc/nginx/sites-enabled");
+        fs::remove_dir_all(&enabled).unwrap();
+        fs::create_dir(&enabled).unwrap();
+        std::os::unix::fs::symlink(
+            "/etc/nginx/sites-available/default",
+            enabled.join("default"),
+        )
+        .unwrap();
         let text = fs::read_to_string(&default_site).unwrap();
         assert!(text.contains("listen 80 default_server;"), "{text}");
         fs::write(
