@@ -9,6 +9,10 @@
 #     - --auth nginx at bcrypt cost 4, 5 (the default), 8, 10, 12: nginx hashes on every request
 #     - --auth prometheus at cost 10 and 12 (its default): Prometheus checks, and caches, the result
 #     - the baseline again, last, to show how much the machine drifted during the run
+#   and, for the upstream keepalive (FACTS 9), side by side:
+#     - Prometheus direct (plain HTTP on its loopback port, no nginx)
+#     - the proxy without auth as generated before keepalive (proxy_pass to the address, no
+#       upstream block, nginx's default "Connection: close" to Prometheus)
 #   Each row gets its own bundle, its own nginx (`nginx -c ... -g "daemon off;"`) and its own
 #   Prometheus (flags from prometheus.flags, a fresh TSDB), and is checked before it is measured:
 #   the right password gives 200 "Healthy", a wrong one and none give 401 (no auth: none gives
@@ -31,6 +35,7 @@
 #     DURATION=5 RUNS=10 bench/run.sh      # shorter
 #     PARTS=C PROMSETUP_BIN=target/debug/promsetup bench/run.sh   # only Part C (nginx's numbers
 #                                          # do not depend on how promsetup was built), no build
+#     ONLY=keepalive bench/run.sh          # only direct / no keepalive / keepalive, no Part B
 # Needs (Debian 12): apt-get install nginx-light prometheus wrk hyperfine apache2-utils openssl
 # curl iproute2, and cargo. Builds target/release/promsetup itself. Progress goes to stderr, the
 # report to stdout.
@@ -156,21 +161,29 @@ make_bundle() {
     printf '%s\n' "$PASSWORD" | "$BIN" --non-interactive --domain 127.0.0.1 --bind 127.0.0.1 \
         --port "$port" --http-port 0 --upstream "127.0.0.1:$upstream" --username "$USERNAME" \
         --auth "$auth" --bcrypt-cost "$cost" --out "$dir" --conf-dir "$dir" \
-        --prometheus-dir "$dir" --password-stdin "$@" >"$dir.promsetup.log" 2>&1 \
+        --nginx-layout full --log-dir "$dir" --prometheus-dir "$dir" --password-stdin "$@" >"$dir.promsetup.log" 2>&1 \
         || { cat "$dir.promsetup.log" >&2; die "promsetup failed for $dir"; }
 }
 
-# nginx_conf DIR NOAUTH: a copy of the generated nginx.conf that logs into DIR; with NOAUTH=1
-# also without its auth_basic lines. Prints the copy's path.
+# nginx_conf DIR NOAUTH UPSTREAM_PORT: a copy of the generated nginx.conf that logs into DIR;
+# with NOAUTH=1 also without its auth_basic lines; NOAUTH=2 also without upstream keepalive
+# (proxy_pass to the address, no empty Connection header: nginx then sends "Connection: close",
+# as the configuration generated before the upstream block did). Prints the copy's path.
 nginx_conf() {
-    local dir=$1 noauth=$2 conf=$1/nginx.bench.conf
+    local dir=$1 noauth=$2 upstream=$3 conf=$1/nginx.bench.conf
     sed "s|^http {\$|http {\n    access_log $dir/access.log;  # bench/run.sh: not /var/log/nginx|" \
         "$dir/nginx.conf" >"$conf"
     grep -q "access_log $dir/access.log" "$conf" || die "could not redirect access_log in $conf"
-    if [[ $noauth == 1 ]]; then
+    if [[ $noauth != 0 ]]; then
         [[ $(grep -c '^[[:space:]]*auth_basic' "$conf") == 2 ]] \
             || die "expected auth_basic and auth_basic_user_file in $dir/nginx.conf"
         sed -i '/^[[:space:]]*auth_basic/d' "$conf"
+    fi
+    if [[ $noauth == 2 ]]; then
+        grep -q 'proxy_pass http://promsetup_prometheus/;' "$conf" \
+            || die "expected proxy_pass to the upstream block in $dir/nginx.conf"
+        sed -i -e "s|proxy_pass http://promsetup_prometheus/;|proxy_pass http://127.0.0.1:$upstream/;|" \
+            -e '/proxy_set_header Connection "";/d' "$conf"
     fi
     printf '%s\n' "$conf"
 }
@@ -234,7 +247,7 @@ verify_row() {
     none=$(status "$dir" "$port" "")
     log "  check: right password $right, wrong password $wrong, no password $none"
     [[ $right == 200 ]] || die "$dir: right password gave $right, not 200"
-    if [[ $noauth == 1 ]]; then
+    if [[ $noauth != 0 ]]; then
         [[ $none == 200 ]] || die "$dir: no auth, yet no password gave $none"
     else
         [[ $wrong == 401 && $none == 401 ]] || die "$dir: wrong/no password gave $wrong/$none, not 401"
@@ -261,18 +274,27 @@ run_row() {
     log "Part A: $name (auth $auth, cost $cost): nginx on 127.0.0.1:$port, Prometheus on 127.0.0.1:$upstream"
     # The baseline is the --auth nginx bundle, its auth_basic lines removed.
     make_bundle "$dir" "${auth/none/nginx}" "$cost" "$port" "$upstream" --no-rate-limit
-    conf=$(nginx_conf "$dir" "$noauth")
     start_prometheus "$dir" "$auth" "$upstream"
-    start_nginx "$dir" "$conf" "$port"
-    verify_row "$dir" "$port" "$noauth"
-    workers=$(ps -o pid= --ppid "$NGINX_PID" | wc -l)
+    local url="https://127.0.0.1:$port/prometheus/-/healthy"
+    if [[ $name == direct ]]; then
+        # Prometheus alone: nothing in front, plain HTTP on its loopback port.
+        url="http://127.0.0.1:$upstream/-/healthy"
+        [[ $(curl -sS -o /dev/null -w '%{http_code}' "$url") == 200 ]] || die "direct: no 200 from $url"
+        NGINX_PID=$PROM_PID   # conns/worker then counts Prometheus's own connections
+        workers=0
+    else
+        conf=$(nginx_conf "$dir" "$noauth" "$upstream")
+        start_nginx "$dir" "$conf" "$port"
+        verify_row "$dir" "$port" "$noauth"
+        workers=$(ps -o pid= --ppid "$NGINX_PID" | wc -l)
+    fi
 
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout "$WRK_TIMEOUT" --latency \
-        -H "$AUTH_RIGHT" "https://127.0.0.1:$port/prometheus/-/healthy" >"$dir/wrk.out" 2>&1 &
+        -H "$AUTH_RIGHT" "$url" >"$dir/wrk.out" 2>&1 &
     local wrk_pid=$!
     PIDS+=("$wrk_pid")
     sleep 1
-    spread=$(conns_per_worker "$port")
+    if [[ $name == direct ]]; then spread="-"; else spread=$(conns_per_worker "$port"); fi
     wait "$wrk_pid" || { cat "$dir/wrk.out" >&2; die "wrk failed ($name)"; }
     forget_pid "$wrk_pid"
     out=$(cat "$dir/wrk.out")
@@ -287,7 +309,7 @@ run_row() {
     log "  $requests requests, $rps requests/s, p50 ${p50:-?}, p99 ${p99:-?}, non-2xx ${non2xx:-0}, connections per worker $spread"
 
     load=$(cut -d' ' -f1 /proc/loadavg)
-    stop_pid "$NGINX_PID"
+    [[ $name == direct ]] || stop_pid "$NGINX_PID"
     stop_pid "$PROM_PID"
     ROWS+=("$name|$auth|$cost|$rps|$requests|${p50:--}|${p99:--}|${non2xx:-0}|${sockerr:-0}|$workers|$spread|$load")
 }
@@ -296,6 +318,9 @@ part_a() {
     local cost
     ROWS=()
     run_row no-auth none "$DEFAULT_NGINX_COST" 1
+    run_row direct none "$DEFAULT_NGINX_COST" 1
+    run_row no-keepalive none "$DEFAULT_NGINX_COST" 2
+    [[ ${ONLY:-} == keepalive ]] && return
     for cost in "${NGINX_COSTS[@]}"; do run_row "nginx-$cost" nginx "$cost" 0; done
     for cost in "${PROMETHEUS_COSTS[@]}"; do run_row "prometheus-$cost" prometheus "$cost" 0; done
     # The baseline once more: how far the machine drifted during Part A.
@@ -332,6 +357,8 @@ print_part_a() {
         esac
         case $name in
             "nginx-$DEFAULT_NGINX_COST" | prometheus-12) mode+=" (default)" ;;
+            direct) mode="Prometheus direct, no nginx" ;;
+            no-keepalive) mode="no auth, proxy w/o keepalive" ;;
             no-auth-again) mode="no auth, again at the end" ;;
         esac
         pct=$(awk -v r="$rps" -v b="$base" 'BEGIN {printf "%.2f%%", 100 * r / b}')
@@ -542,6 +569,11 @@ main() {
     AUTH_WRONG="Authorization: Basic $(printf '%s:%s' "$USERNAME" "wrong-$PASSWORD" | base64 -w0)"
 
     print_machine
+    if [[ ${ONLY:-} == keepalive ]]; then
+        part_a
+        print_part_a
+        return
+    fi
     [[ $PARTS == *A* ]] && part_a
     [[ $PARTS == *B* ]] && part_b
     [[ $PARTS == *C* ]] && part_c

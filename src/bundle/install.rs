@@ -249,6 +249,10 @@ mod tests {
                         "restart"
                     )
                 ),
+                // The hand-off files are one of two ways in, chosen by the host's service
+                // manager (`promsetup apply` picks): no fixed place.
+                ("prometheus.default".into(), None),
+                ("prometheus.service.d-promsetup.conf".into(), None),
                 ("password.txt".into(), None),
             ]
         );

@@ -4,8 +4,24 @@
 //! Names only: no paths on the server (those come from the setup), no contents.
 
 pub const NGINX_CONF_FILE: &str = "nginx.conf";
+/// `--nginx-layout site`: this service's server blocks, for the host's folder of sites.
+pub const NGINX_SITE_FILE: &str = "promsetup-prometheus.conf";
+/// `--nginx-layout snippet`: the location blocks, included inside an existing server.
+pub const NGINX_SNIPPET_LOCATIONS_FILE: &str = "promsetup-prometheus-locations.conf";
+/// `--nginx-layout snippet`: their http-level part (upstream, map).
+pub const NGINX_SNIPPET_HTTP_FILE: &str = "promsetup-prometheus-http.conf";
+/// The folder of `conf_dir` the snippet of locations goes in (Debian ships it).
+pub const NGINX_SNIPPETS_FOLDER: &str = "snippets";
+/// The name of the `upstream` block that keeps connections to Prometheus open.
+pub const NGINX_UPSTREAM_NAME: &str = "promsetup_prometheus";
+/// The site's own logs, in `--log-dir`: `promsetup-DOMAIN.access.log` and `.error.log`.
+pub const NGINX_LOG_STEM: &str = "promsetup-";
 pub const HTPASSWD_FILE: &str = ".htpasswd";
 pub const FLAGS_FILE: &str = "prometheus.flags";
+/// `/etc/default/prometheus` with `@.../prometheus.flags` merged into its ARGS (Debian/Ubuntu).
+pub const PROMETHEUS_DEFAULT_FILE: &str = "prometheus.default";
+/// A systemd drop-in for `prometheus.service.d/` (units without `/etc/default/prometheus`).
+pub const PROMETHEUS_DROP_IN_FILE: &str = "prometheus.service.d-promsetup.conf";
 pub const WEB_CONFIG_FILE: &str = "web.yml";
 /// The password of the account Prometheus's own self-scrape uses when Prometheus checks passwords.
 pub const SELF_SCRAPE_PASSWORD_FILE: &str = "self-scrape.password";

@@ -14,4 +14,5 @@ pub mod install;
 pub mod kubernetes;
 pub mod layout;
 pub mod plan;
+pub mod prometheus_handoff;
 pub mod templates;

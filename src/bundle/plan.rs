@@ -14,12 +14,16 @@ use crate::bundle::cert::self_signed::{self, CertificateError};
 use crate::bundle::credentials;
 use crate::bundle::existing::Existing;
 use crate::bundle::layout::{
-    FLAGS_FILE, HTPASSWD_FILE, LOCAL_CA_CERT_FILE, NGINX_CONF_FILE, PASSWORD_FILE,
+    FLAGS_FILE, HTPASSWD_FILE, LOCAL_CA_CERT_FILE, NGINX_CONF_FILE, NGINX_LOG_STEM,
+    NGINX_SITE_FILE, NGINX_SNIPPET_HTTP_FILE, NGINX_SNIPPET_LOCATIONS_FILE, NGINX_SNIPPETS_FOLDER,
+    NGINX_UPSTREAM_NAME, PASSWORD_FILE, PROMETHEUS_DEFAULT_FILE, PROMETHEUS_DROP_IN_FILE,
     SCRAPE_SNIPPET_FILE, SELF_SCRAPE_PASSWORD_FILE, SELF_SCRAPE_USER, WEB_CONFIG_FILE,
 };
+use crate::bundle::prometheus_handoff;
 use crate::bundle::templates::{self, RenderError, Templates};
 use crate::bundle::{ansible_role, compose, kubernetes};
 use crate::model::given::{Auth, DeployTarget};
+use crate::model::nginx_layout::{NginxLayout, SiteFolder};
 use crate::model::password::Password;
 use crate::model::setup::{PROXY_READ_TIMEOUT_SECONDS, Setup, Tls, Topology};
 use crate::model::values::{Domain, ServerPath, ValidityDays};
@@ -108,8 +112,20 @@ struct NginxValues {
     nginx_user: String,
     nginx_group: Option<String>,
     server_name: Option<String>,
-    listen: String,
-    redirect_listen: Option<String>,
+    /// The domain as written, for comments.
+    domain_text: String,
+    /// One `listen` address each; by default every IPv4 and every IPv6 address.
+    listens: Vec<String>,
+    /// The plain-HTTP server's, empty when there is none.
+    redirect_listens: Vec<String>,
+    worker_connections: u32,
+    access_log: String,
+    error_log: String,
+    upstream_name: &'static str,
+    /// The `snippet` layout: the locations live in a server promsetup does not write.
+    snippet: bool,
+    snippet_locations_path: String,
+    snippet_http_path: String,
     origin: String,
     tls: bool,
     http2_in_listen: bool,
@@ -133,8 +149,6 @@ struct NginxValues {
     public_healthcheck: bool,
     enable_pprof: bool,
     enable_federate: bool,
-    /// The body of a location that refuses with 403 (lifecycle, admin API, pprof, federate).
-    refused: String,
     rate_limit: bool,
     rate_limit_per_second: u32,
     rate_limit_burst: u32,
@@ -146,12 +160,62 @@ struct NginxValues {
     read_timeout_seconds: u32,
 }
 
-/// `443`, `127.0.0.1:443` or `[::1]:443`.
-fn listen_address(setup: &Setup, port: crate::model::values::Port) -> String {
-    match setup.bind() {
-        None => port.to_string(),
-        Some(std::net::IpAddr::V4(ip)) => format!("{ip}:{port}"),
-        Some(std::net::IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
+/// nginx's default is 512; each proxied request holds two (client and upstream).
+pub const WORKER_CONNECTIONS: u32 = 1024;
+
+/// The `listen` addresses for `port`: `443` and `[::]:443` (IPv4 and IPv6: nginx makes a
+/// `[::]` socket IPv6-only, so the two do not clash), or each `--bind` address.
+fn listen_addresses(setup: &Setup, port: crate::model::values::Port) -> Vec<String> {
+    if setup.bind().is_empty() {
+        return vec![port.to_string(), format!("[::]:{port}")];
+    }
+    setup
+        .bind()
+        .iter()
+        .map(|ip| match ip {
+            std::net::IpAddr::V4(ip) => format!("{ip}:{port}"),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]:{port}"),
+        })
+        .collect()
+}
+
+/// Where each layout's nginx files go on the server, and under which names.
+pub fn nginx_files(setup: &Setup) -> Vec<(&'static str, &'static str, ServerPath)> {
+    let conf_dir = setup.conf_dir();
+    let folder = |name: &str| -> ServerPath {
+        conf_dir
+            .join(name)
+            .parse()
+            .expect("a folder of a valid folder is valid")
+    };
+    match setup.nginx_layout() {
+        NginxLayout::Full => vec![(NGINX_CONF_FILE, templates::NGINX_CONF, conf_dir.clone())],
+        NginxLayout::Site => vec![(
+            NGINX_SITE_FILE,
+            templates::NGINX_SITE,
+            folder(setup.site_folder().file_folder()),
+        )],
+        NginxLayout::Snippet => vec![
+            (
+                NGINX_SNIPPET_HTTP_FILE,
+                templates::NGINX_SNIPPET_HTTP,
+                folder(snippet_http_folder(setup.site_folder())),
+            ),
+            (
+                NGINX_SNIPPET_LOCATIONS_FILE,
+                templates::NGINX_SNIPPET_LOCATIONS,
+                folder(NGINX_SNIPPETS_FOLDER),
+            ),
+        ],
+    }
+}
+
+/// The folder the main configuration includes every `*.conf` of at `http` level: Debian's
+/// `nginx.conf` includes `conf.d/*.conf` beside `sites-enabled/*`.
+fn snippet_http_folder(site_folder: SiteFolder) -> &'static str {
+    match site_folder {
+        SiteFolder::HttpD => SiteFolder::HttpD.file_folder(),
+        SiteFolder::SitesEnabled | SiteFolder::ConfD => SiteFolder::ConfD.file_folder(),
     }
 }
 
@@ -164,22 +228,10 @@ fn listen_address(setup: &Setup, port: crate::model::values::Port) -> String {
 pub const RATE_LIMIT_PER_SECOND: u32 = 20;
 pub const RATE_LIMIT_BURST: u32 = 100;
 
-/// What a refused endpoint's location holds. With nginx checking passwords, the password is
-/// checked first and the 403 comes after it (from `try_files`, which runs after the access
-/// phase; a `return` would answer before it): an anonymous client gets 401 there as everywhere
-/// and learns nothing of which paths exist. When Prometheus checks, nginx cannot check first.
-fn refused_location_body(setup: &Setup) -> String {
-    if setup.topology() == Topology::Proxied(Auth::Nginx) {
-        format!(
-            "            # The password first (401 without it), then 403.\n            \
-             auth_basic \"{}\";\n            auth_basic_user_file \"{}\";\n            \
-             try_files /.promsetup-refused =403;\n",
-            setup.realm(),
-            setup.conf_dir().join(HTPASSWD_FILE)
-        )
-    } else {
-        "            return 403;\n".to_string()
-    }
+/// The `full` layout's nginx.conf for `setup`, rendered alone (no hashing, no certificate): what
+/// `verify` compares a bundle's nginx.conf with.
+pub fn render_full_nginx_conf(setup: &Setup, templates: &Templates) -> Result<String, RenderError> {
+    templates.render(templates::NGINX_CONF, &nginx_values(setup))
 }
 
 fn nginx_values(setup: &Setup) -> NginxValues {
@@ -200,10 +252,30 @@ fn nginx_values(setup: &Setup) -> NginxValues {
             Domain::Dns(name) => Some(name.clone()),
             Domain::Ip(_) => None,
         },
-        listen: listen_address(setup, setup.port()),
-        redirect_listen: setup
+        domain_text: setup.domain().to_string(),
+        listens: listen_addresses(setup, setup.port()),
+        redirect_listens: setup
             .redirect_port()
-            .map(|port| listen_address(setup, port)),
+            .map(|port| listen_addresses(setup, port))
+            .unwrap_or_default(),
+        worker_connections: WORKER_CONNECTIONS,
+        access_log: setup.log_dir().join(&format!(
+            "{NGINX_LOG_STEM}{}.access.log",
+            setup.domain().file_stem()
+        )),
+        error_log: setup.log_dir().join(&format!(
+            "{NGINX_LOG_STEM}{}.error.log",
+            setup.domain().file_stem()
+        )),
+        upstream_name: NGINX_UPSTREAM_NAME,
+        snippet: setup.nginx_layout() == NginxLayout::Snippet,
+        snippet_locations_path: setup.conf_dir().join(&format!(
+            "{NGINX_SNIPPETS_FOLDER}/{NGINX_SNIPPET_LOCATIONS_FILE}"
+        )),
+        snippet_http_path: setup.conf_dir().join(&format!(
+            "{}/{NGINX_SNIPPET_HTTP_FILE}",
+            snippet_http_folder(setup.site_folder())
+        )),
         origin: setup.origin(),
         tls,
         http2_in_listen: http2 && !target.has_http2_directive(),
@@ -229,7 +301,6 @@ fn nginx_values(setup: &Setup) -> NginxValues {
         public_healthcheck: setup.endpoints().public_healthcheck,
         enable_pprof: setup.endpoints().pprof,
         enable_federate: setup.endpoints().federate,
-        refused: refused_location_body(setup),
         rate_limit: setup.rate_limited(),
         rate_limit_per_second: RATE_LIMIT_PER_SECOND,
         rate_limit_burst: RATE_LIMIT_BURST,
@@ -276,7 +347,7 @@ struct ScrapeValues {
 fn scrape_values(setup: &Setup) -> ScrapeValues {
     let alone = !setup.has_nginx();
     let target = if alone {
-        match setup.bind() {
+        match setup.bind().first() {
             Some(std::net::IpAddr::V6(ip)) if !ip.is_unspecified() => {
                 format!("[{ip}]:{}", setup.port())
             }
@@ -311,7 +382,8 @@ fn scrape_values(setup: &Setup) -> ScrapeValues {
 
 /// What the main thread makes while the hashes are computed.
 struct Rendered {
-    nginx_conf: Option<String>,
+    /// Each nginx file of the layout: its name, contents and server folder.
+    nginx_files: Vec<(&'static str, String, ServerPath)>,
     pair: Option<self_signed::SelfSigned>,
     scrape_snippet: Option<String>,
     local_ca: Option<(Authority, CaChange)>,
@@ -323,10 +395,13 @@ fn render_the_rest(
     existing: &Existing,
     now: OffsetDateTime,
 ) -> Result<Rendered, PlanError> {
-    let nginx_conf = setup
-        .has_nginx()
-        .then(|| templates.render(templates::NGINX_CONF, &nginx_values(setup)))
-        .transpose()?;
+    let mut nginx_files = Vec::new();
+    if setup.has_nginx() {
+        let values = nginx_values(setup);
+        for (name, template, dir) in self::nginx_files(setup) {
+            nginx_files.push((name, templates.render(template, &values)?, dir));
+        }
+    }
     // The local CA: kept, widened or made (see `local_ca`); a kept leaf must be its.
     let local_ca = match setup.tls() {
         Tls::LocalCa { .. } => Some(local_ca::prepare(
@@ -371,7 +446,7 @@ fn render_the_rest(
         .then(|| templates.render(templates::SCRAPE_SNIPPET, &scrape_values(setup)))
         .transpose()?;
     Ok(Rendered {
-        nginx_conf,
+        nginx_files,
         pair,
         scrape_snippet,
         local_ca,
@@ -505,15 +580,15 @@ pub fn plan(
         (htpasswd, web_users, rendered)
     });
     let Rendered {
-        nginx_conf,
+        nginx_files,
         pair,
         scrape_snippet,
         local_ca,
     } = rendered?;
 
     let mut artifacts = Vec::new();
-    if let Some(nginx_conf) = nginx_conf {
-        artifacts.push(public(NGINX_CONF_FILE, nginx_conf, Some(setup.conf_dir())));
+    for (name, contents, dir) in nginx_files {
+        artifacts.push(public(name, contents, Some(&dir)));
     }
     if let Some(contents) = htpasswd {
         artifacts.push(secret(
@@ -596,9 +671,31 @@ pub fn plan(
         }
     }
 
+    // Prometheus reads the flags from this file on the server (`@FILE`, FACTS 9); the two
+    // hand-off files say so to Debian's ARGS and to a systemd unit.
     artifacts.push(public(
         FLAGS_FILE,
         templates.render(templates::PROMETHEUS_FLAGS, &FlagValues { flags: &flags })?,
+        Some(setup.prometheus_dir()),
+    ));
+    let flags_on_server = setup.in_prometheus_dir(FLAGS_FILE);
+    let service = setup.prometheus_service();
+    artifacts.push(public(
+        PROMETHEUS_DEFAULT_FILE,
+        prometheus_handoff::merged_default_file(
+            service.default_file.as_deref(),
+            &flags_on_server,
+            &flags,
+        ),
+        None,
+    ));
+    artifacts.push(public(
+        PROMETHEUS_DROP_IN_FILE,
+        prometheus_handoff::systemd_drop_in(
+            service.exec_start.as_deref(),
+            &flags_on_server,
+            &flags,
+        ),
         None,
     ));
 
@@ -696,6 +793,8 @@ mod tests {
                 ("example.com.crt", 0o644),
                 ("example.com.key", 0o600),
                 ("prometheus.flags", 0o644),
+                ("prometheus.default", 0o644),
+                ("prometheus.service.d-promsetup.conf", 0o644),
             ]
         );
         assert_eq!(
@@ -773,6 +872,8 @@ mod tests {
                 "self-scrape.password",
                 "prometheus-scrape.yml",
                 "prometheus.flags",
+                "prometheus.default",
+                "prometheus.service.d-promsetup.conf",
                 "prometheus-role-vars.yml",
             ]
         );

@@ -8,6 +8,9 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 pub const NGINX_CONF: &str = "nginx.conf";
+pub const NGINX_SITE: &str = "nginx-site.conf";
+pub const NGINX_SNIPPET_LOCATIONS: &str = "nginx-snippet-locations.conf";
+pub const NGINX_SNIPPET_HTTP: &str = "nginx-snippet-http.conf";
 pub const PROMETHEUS_FLAGS: &str = "prometheus.flags";
 pub const NEXT_STEPS: &str = "next-steps.txt";
 pub const WEB_CONFIG: &str = "web.yml";
@@ -23,7 +26,40 @@ pub const COMPOSE_NEXT_STEPS: &str = "compose-next-steps.txt";
 pub const ROLE_VARS: &str = "prometheus-role-vars.yml";
 
 const EMBEDDED: &[(&str, &str)] = &[
+    // The pieces the nginx layouts share: each layout's file includes them.
+    (
+        "nginx/header",
+        include_str!("../../templates/nginx/header.tera"),
+    ),
+    (
+        "nginx/http",
+        include_str!("../../templates/nginx/http.tera"),
+    ),
+    (
+        "nginx/servers",
+        include_str!("../../templates/nginx/servers.tera"),
+    ),
+    (
+        "nginx/locations",
+        include_str!("../../templates/nginx/locations.tera"),
+    ),
+    (
+        "nginx/refused",
+        include_str!("../../templates/nginx/refused.tera"),
+    ),
     (NGINX_CONF, include_str!("../../templates/nginx.conf.tera")),
+    (
+        NGINX_SITE,
+        include_str!("../../templates/nginx-site.conf.tera"),
+    ),
+    (
+        NGINX_SNIPPET_LOCATIONS,
+        include_str!("../../templates/nginx-snippet-locations.conf.tera"),
+    ),
+    (
+        NGINX_SNIPPET_HTTP,
+        include_str!("../../templates/nginx-snippet-http.conf.tera"),
+    ),
     (
         PROMETHEUS_FLAGS,
         include_str!("../../templates/prometheus.flags.tera"),

@@ -22,7 +22,7 @@ use crate::model::request::{
     UserRequest, VerifyRequest,
 };
 use crate::model::request::{CompletionsRequest, ManRequest};
-use crate::model::values::{BcryptCost, Domain, UserName};
+use crate::model::values::{BcryptCost, Domain, Invalid, UserName};
 use value_parser::{FlagValue, checked};
 
 /// Parses the process's arguments; on a bad command line clap prints why and exits with 2.
@@ -348,7 +348,11 @@ fn argument(flag: &'static Flag) -> clap::Arg {
         Some(value_name) => arg
             .value_name(value_name)
             .value_parser(FlagValue(flag))
-            .action(ArgAction::Set),
+            .action(if flag.is_repeatable() {
+                ArgAction::Append
+            } else {
+                ArgAction::Set
+            }),
         None => arg.action(ArgAction::SetTrue),
     }
 }
@@ -376,12 +380,22 @@ impl clap::FromArgMatches for SetupFlags {
         for flag in FLAGS.iter().filter(on_command_line) {
             let text = if flag.is_switch() {
                 matches.get_flag(flag.name).then(|| "true".to_string())
+            } else if flag.is_repeatable() {
+                matches
+                    .get_many::<String>(flag.name)
+                    .map(|texts| texts.cloned().collect::<Vec<_>>().join(","))
             } else {
                 matches.get_one::<String>(flag.name).cloned()
             };
             if let Some(text) = text {
-                flag.set(&mut given, &text)
-                    .expect("clap checked the value with the same rule");
+                // Each occurrence passed the rule alone; together they may not (an address
+                // given twice).
+                flag.set(&mut given, &text).map_err(|Invalid(why)| {
+                    clap::Error::raw(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        format!("invalid value for '--{}': {why}\n", flag.name),
+                    )
+                })?;
             }
         }
         Ok(SetupFlags(given))
@@ -614,5 +628,19 @@ mod tests {
         }
         assert!(try_parse_from(["promsetup", "--tls", "letsencrypt"]).is_err());
         assert!(try_parse_from(["promsetup", "--tls", "local-ca", "--no-tls"]).is_err());
+    }
+
+    #[test]
+    fn bind_is_repeatable_and_an_address_twice_is_refused() {
+        let request = setup_request(&["--bind", "127.0.0.1", "--bind", "[::1]"]);
+        assert_eq!(
+            request.flags.bind,
+            vec![
+                "127.0.0.1".parse::<std::net::IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
+        assert!(try_parse_from(["promsetup", "--bind", "::1", "--bind", "::1"]).is_err());
+        assert!(try_parse_from(["promsetup", "--domain", "a", "--domain", "b"]).is_err());
     }
 }

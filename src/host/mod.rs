@@ -10,7 +10,9 @@ pub mod hash_timing;
 pub mod local_ca;
 pub mod lock_wait;
 pub mod nginx;
+pub mod nginx_layout;
 pub mod program;
+pub mod prometheus_service;
 pub mod secret_input;
 pub mod system_crypt;
 
@@ -34,6 +36,8 @@ pub fn probe() -> HostFacts {
                     .expect("known account names are valid")
             }),
         primary_group,
+        site_folder: nginx_layout::site_folder,
+        prometheus_service: prometheus_service::probe,
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use crate::model::given::{Given, TlsChoice};
 use crate::model::password::PasswordSource;
-use crate::model::values::{BindAddress, Invalid};
+use crate::model::values::{BindAddresses, Invalid};
 
 /// The `--help` section a flag is listed under.
 pub mod heading {
@@ -53,7 +53,15 @@ pub struct Flag {
     get: fn(&Given) -> Option<String>,
 }
 
+/// Flags that may be given more than once on the command line; their values are joined with
+/// commas, the form their setter (and an answers file) takes.
+const REPEATABLE: &[&str] = &["bind"];
+
 impl Flag {
+    pub fn is_repeatable(&self) -> bool {
+        REPEATABLE.contains(&self.name)
+    }
+
     pub fn is_switch(&self) -> bool {
         self.value_name.is_none()
     }
@@ -417,12 +425,47 @@ pub static FLAGS: &[Flag] = &[
         name: "bind",
         value_name: Some("IP"),
         heading: heading::SERVED,
-        help: "Address nginx listens on [default: every address]; e.g. 127.0.0.1 or ::1",
+        help: "Address nginx listens on; repeat it (or separate with commas) for several, e.g. \
+               --bind 127.0.0.1 --bind ::1 [default: every IPv4 and IPv6 address]",
         reach: Reach::Answers,
         conflicts_with: &[],
         requires: &[],
-        set: |g, t| put(&mut g.bind, parsed::<BindAddress>(t).map(|bind| bind.0)),
-        get: |g| shown(g.bind),
+        set: |g, t| {
+            g.bind = parsed::<BindAddresses>(t)?.addresses().to_vec();
+            Ok(())
+        },
+        get: |g| {
+            let texts: Vec<String> = g.bind.iter().map(ToString::to_string).collect();
+            (!texts.is_empty()).then(|| texts.join(","))
+        },
+    },
+    Flag {
+        name: "nginx-layout",
+        value_name: Some("LAYOUT"),
+        heading: heading::SERVED,
+        help: "What nginx configuration to write. full: a whole nginx.conf that replaces the \
+               host's. site: only this service's server blocks, for sites-available/ (linked \
+               from sites-enabled/), conf.d/ or http.d/, beside the host's other sites. \
+               snippet: location blocks to include in a TLS server you already have for the \
+               domain, plus their http-level part [default: site when the main nginx.conf in \
+               --conf-dir includes such a folder, else full]",
+        reach: Reach::Answers,
+        conflicts_with: &[],
+        requires: &[],
+        set: |g, t| put(&mut g.nginx_layout, parsed(t)),
+        get: |g| g.nginx_layout.map(|layout| layout.as_str().to_string()),
+    },
+    Flag {
+        name: "log-dir",
+        value_name: Some("DIR"),
+        heading: heading::SERVED,
+        help: "Folder of the site's own access and error logs (promsetup-DOMAIN.access.log, \
+               .error.log) [default: /var/log/nginx]",
+        reach: Reach::Answers,
+        conflicts_with: &[],
+        requires: &[],
+        set: |g, t| put(&mut g.log_dir, parsed(t)),
+        get: |g| shown(g.log_dir.as_ref()),
     },
     Flag {
         name: "nginx-user",
@@ -723,6 +766,8 @@ mod tests {
             ("days", "30"),
             ("renew-days", "7"),
             ("bind", "::1"),
+            ("nginx-layout", "snippet"),
+            ("log-dir", "/srv/log"),
             ("nginx-user", "nginx"),
             ("bcrypt-cost", "6"),
             ("auth", "prometheus"),

@@ -9,6 +9,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use crate::model::nginx_layout::NginxLayout;
 use crate::model::password::PasswordSource;
 use crate::model::values::{
     AcmeEmail, AcmeServer, BcryptCost, Domain, Invalid, KubeName, Port, Realm, RedirectPort,
@@ -36,7 +37,12 @@ pub struct Given {
     pub realm: Option<Realm>,
     pub days: Option<ValidityDays>,
     pub renew_days: Option<RenewDays>,
-    pub bind: Option<IpAddr>,
+    /// `--bind`, repeatable; empty: every IPv4 and IPv6 address.
+    pub bind: Vec<IpAddr>,
+    /// `--nginx-layout`; `None`: `site` where the host includes a folder of sites, else `full`.
+    pub nginx_layout: Option<NginxLayout>,
+    /// `--log-dir`: where the site's own access and error logs go.
+    pub log_dir: Option<ServerPath>,
     pub nginx_user: Option<SystemUser>,
     pub bcrypt_cost: Option<BcryptCost>,
     pub auth: Option<Auth>,

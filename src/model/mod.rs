@@ -7,7 +7,9 @@
 
 pub mod flags;
 pub mod given;
+pub mod nginx_layout;
 pub mod password;
+pub mod prometheus_service;
 pub mod request;
 pub mod setup;
 pub mod target;

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::model::given::{Auth, DeployTarget, Endpoints, Given, TlsChoice};
+use crate::model::nginx_layout::{NginxLayout, SiteFolder, resolve_layout};
 use crate::model::password::PasswordSource;
+use crate::model::prometheus_service::PrometheusService;
 use crate::model::target::{BASELINE, NginxTarget};
 use crate::model::values::{
     AcmeEmail, AcmeServer, BcryptCost, Domain, KubeName, Port, Realm, RedirectPort, RenewDays,
@@ -39,6 +41,7 @@ pub const DEFAULT_PROMETHEUS_BCRYPT_COST: BcryptCost = BcryptCost::new_const(12)
 /// throughput to win by going lower.
 pub const MIN_PROMETHEUS_BCRYPT_COST: u32 = 10;
 pub const DEFAULT_PROMETHEUS_DIR: &str = "/etc/prometheus";
+pub const DEFAULT_LOG_DIR: &str = "/var/log/nginx";
 pub const DEFAULT_PROMETHEUS_ACCOUNT: &str = "prometheus";
 /// Without nginx, Prometheus cannot bind a privileged port as its own user: keep its usual one.
 pub const DEFAULT_ALONE_PORT: u16 = 9090;
@@ -96,6 +99,11 @@ pub struct HostFacts {
     pub nginx_user: Option<SystemUser>,
     /// The primary group of an account here, if it exists (nginx's `user NAME GROUP`).
     pub primary_group: fn(&str) -> Option<String>,
+    /// The folder of sites that the main `nginx.conf` in a configuration folder (`--conf-dir`)
+    /// includes, if any (`host::nginx_layout` reads it).
+    pub site_folder: fn(&Path) -> Option<SiteFolder>,
+    /// How Prometheus runs here (`host::prometheus_service` reads it).
+    pub prometheus_service: fn() -> PrometheusService,
 }
 
 impl HostFacts {
@@ -110,6 +118,8 @@ impl HostFacts {
             nginx: NginxAnswer::known(target),
             nginx_user: None,
             primary_group: |_| None,
+            site_folder: |_| None,
+            prometheus_service: PrometheusService::default,
         }
     }
 }
@@ -172,7 +182,13 @@ pub struct Setup {
     realm: Realm,
     /// A re-run keeps the self-signed certificate until this close to its expiry.
     renew_days: RenewDays,
-    bind: Option<IpAddr>,
+    /// Addresses to listen on; empty: every IPv4 and IPv6 address.
+    bind: Vec<IpAddr>,
+    nginx_layout: NginxLayout,
+    /// Where a site's file goes (used by the `site` layout, and named by `snippet`'s).
+    site_folder: SiteFolder,
+    log_dir: ServerPath,
+    prometheus_service: PrometheusService,
     nginx_user: SystemUser,
     /// The worker's group when its name differs from the account's (`user nobody nogroup;`):
     /// nginx otherwise looks for a group named like the account and refuses to start.
@@ -252,8 +268,26 @@ impl Setup {
         self.renew_days
     }
 
-    pub fn bind(&self) -> Option<IpAddr> {
-        self.bind
+    /// The addresses given with `--bind`; empty: every IPv4 and IPv6 address.
+    pub fn bind(&self) -> &[IpAddr] {
+        &self.bind
+    }
+
+    pub fn nginx_layout(&self) -> NginxLayout {
+        self.nginx_layout
+    }
+
+    pub fn site_folder(&self) -> SiteFolder {
+        self.site_folder
+    }
+
+    pub fn log_dir(&self) -> &ServerPath {
+        &self.log_dir
+    }
+
+    /// How Prometheus runs on this host, which decides how it gets its flags.
+    pub fn prometheus_service(&self) -> &PrometheusService {
+        &self.prometheus_service
     }
 
     pub fn nginx_user(&self) -> &SystemUser {
@@ -484,7 +518,7 @@ impl Setup {
                 format!(":{COMPOSE_PROMETHEUS_PORT}")
             }
             Topology::Proxied(_) => self.upstream.to_string(),
-            Topology::PrometheusAlone => match self.bind {
+            Topology::PrometheusAlone => match self.bind.first() {
                 Some(IpAddr::V6(ip)) => format!("[{ip}]:{}", self.port),
                 Some(IpAddr::V4(ip)) => format!("{ip}:{}", self.port),
                 None => format!(":{}", self.port),
@@ -574,6 +608,13 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
                 .into(),
         ));
     }
+    if topology == Topology::PrometheusAlone && given.bind.len() > 1 {
+        return Err(SetupError::Conflict(
+            "--no-nginx: Prometheus listens on one address (--web.listen-address); give one \
+             --bind, or none for every address"
+                .into(),
+        ));
+    }
     if topology == Topology::PrometheusAlone {
         let nginx_only = [
             (given.upstream.is_some(), "--upstream"),
@@ -584,6 +625,8 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
             ),
             (given.nginx_user.is_some(), "--nginx-user"),
             (given.realm.is_some(), "--realm"),
+            (given.nginx_layout.is_some(), "--nginx-layout"),
+            (given.log_dir.is_some(), "--log-dir"),
         ];
         let clashing: Vec<_> = nginx_only
             .iter()
@@ -721,11 +764,11 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
     if let (Topology::Proxied(_), Some(upstream)) = (topology, &given.upstream) {
         let clashes = |listen: Port| {
             listen == upstream.port()
-                && match (given.bind, upstream.ip()) {
+                && match (given.bind.as_slice(), upstream.ip()) {
                     // nginx on every address takes the port on loopback too.
-                    (None, _) => true,
-                    (Some(bind), Some(ip)) => bind == ip || ip.is_unspecified(),
-                    (Some(_), None) => false,
+                    ([], _) => true,
+                    (binds, Some(ip)) => binds.contains(&ip) || ip.is_unspecified(),
+                    (_, None) => false,
                 }
         };
         for (flag, listen) in [("--port", Some(port)), ("--http-port", redirect_port)] {
@@ -769,6 +812,19 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
             .unwrap_or_else(|| DEFAULT_SERVICE.parse().expect("default is valid")),
     };
 
+    let conf_dir: ServerPath = given
+        .conf_dir
+        .unwrap_or_else(|| DEFAULT_CONF_DIR.parse().expect("default folder is valid"));
+    let (nginx_layout, site_folder) =
+        resolve_layout(given.nginx_layout, (host.site_folder)(conf_dir.path()));
+    if nginx_layout == NginxLayout::Snippet && given.prefix.as_ref().is_some_and(|p| p.is_root()) {
+        return Err(SetupError::Conflict(
+            "--nginx-layout snippet adds locations to a server that has its own '/': give a \
+             --prefix other than /, or --nginx-layout site"
+                .into(),
+        ));
+    }
+
     Ok(Setup {
         domain,
         port,
@@ -789,9 +845,7 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
         out_dir: given
             .out_dir
             .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT_DIR)),
-        conf_dir: given
-            .conf_dir
-            .unwrap_or_else(|| DEFAULT_CONF_DIR.parse().expect("default folder is valid")),
+        conf_dir,
         redirect_port,
         tls,
         realm: given
@@ -799,6 +853,12 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
             .unwrap_or_else(|| DEFAULT_REALM.parse().expect("default realm is valid")),
         renew_days: given.renew_days.unwrap_or(RenewDays::DEFAULT),
         bind: given.bind,
+        nginx_layout,
+        site_folder,
+        prometheus_service: (host.prometheus_service)(),
+        log_dir: given
+            .log_dir
+            .unwrap_or_else(|| DEFAULT_LOG_DIR.parse().expect("default folder is valid")),
         nginx_user,
         nginx_group,
         bcrypt_cost,
@@ -883,7 +943,7 @@ fn check_platform_flags(
                 (given.upstream.is_some(), "--upstream"),
                 (given.conf_dir.is_some(), "--conf-dir"),
                 (given.redirect_port.is_some(), "--http-port"),
-                (given.bind.is_some(), "--bind"),
+                (!given.bind.is_empty(), "--bind"),
                 (given.nginx_user.is_some(), "--nginx-user"),
             ]);
             if host_only.is_empty() {
@@ -907,7 +967,7 @@ fn check_platform_flags(
                 (given.upstream.is_some(), "--upstream"),
                 (given.conf_dir.is_some(), "--conf-dir"),
                 (given.prometheus_dir.is_some(), "--prometheus-dir"),
-                (given.bind.is_some(), "--bind"),
+                (!given.bind.is_empty(), "--bind"),
             ]);
             if fixed.is_empty() {
                 return Ok(());
@@ -931,6 +991,8 @@ mod tests {
             nginx: NginxAnswer::known(None),
             nginx_user: None,
             primary_group: |_| None,
+            site_folder: |_| None,
+            prometheus_service: PrometheusService::default,
         }
     }
 
@@ -1069,6 +1131,8 @@ mod tests {
             })),
             nginx_user: Some("nginx".parse().unwrap()),
             primary_group: |_| None,
+            site_folder: |_| None,
+            prometheus_service: PrometheusService::default,
         };
         let setup = resolve(given("example.com"), &facts).unwrap();
         assert_eq!(setup.nginx_user.as_str(), "nginx");

@@ -564,6 +564,41 @@ impl FromStr for BindAddress {
     }
 }
 
+/// The addresses a server listens on (`--bind`, repeatable): one or more `BindAddress`es, given
+/// as repeated flags or comma-separated (`127.0.0.1,::1`, also the answers-file form), each at
+/// most once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindAddresses(Vec<IpAddr>);
+
+impl BindAddresses {
+    pub fn addresses(&self) -> &[IpAddr] {
+        &self.0
+    }
+}
+
+impl fmt::Display for BindAddresses {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let texts: Vec<String> = self.0.iter().map(IpAddr::to_string).collect();
+        f.write_str(&texts.join(","))
+    }
+}
+
+impl FromStr for BindAddresses {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        let mut addresses = Vec::new();
+        for part in input.split(',') {
+            let BindAddress(ip) = part.parse()?;
+            if addresses.contains(&ip) {
+                return Err(Invalid(format!("{ip} is given twice")));
+            }
+            addresses.push(ip);
+        }
+        Ok(BindAddresses(addresses))
+    }
+}
+
 /// The lifetime of the self-signed certificate, in days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValidityDays(u32);
@@ -1152,6 +1187,15 @@ mod tests {
         ] {
             refused::<ServerPath>(bad);
         }
+    }
+
+    #[test]
+    fn bind_addresses_are_a_comma_list_without_repeats() {
+        let list: BindAddresses = "127.0.0.1,[::1]".parse().unwrap();
+        assert_eq!(list.to_string(), "127.0.0.1,::1");
+        assert!("127.0.0.1,127.0.0.1".parse::<BindAddresses>().is_err());
+        assert!("127.0.0.1,".parse::<BindAddresses>().is_err());
+        assert!("127.0.0.1;".parse::<BindAddresses>().is_err());
     }
 
     #[test]

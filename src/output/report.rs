@@ -8,10 +8,14 @@ use serde::Serialize;
 
 use crate::bundle::install;
 use crate::bundle::layout::LOCAL_CA_CERT_FILE;
+use crate::bundle::layout::{
+    FLAGS_FILE, NGINX_SNIPPET_LOCATIONS_FILE, PROMETHEUS_DEFAULT_FILE, PROMETHEUS_DROP_IN_FILE,
+};
 use crate::bundle::layout::{PASSWORD_FILE, SCRAPE_SNIPPET_FILE, WEB_CONFIG_FILE};
-use crate::bundle::plan::{Access, Plan};
+use crate::bundle::plan::{Access, Plan, nginx_files};
 use crate::bundle::templates::{self, RenderError, Templates};
 use crate::model::given::DeployTarget;
+use crate::model::nginx_layout::NginxLayout;
 use crate::model::setup::{Setup, Tls};
 use crate::model::values::Domain;
 use crate::output::command::shell_quote;
@@ -95,6 +99,32 @@ struct NextStepValues {
     resolve: String,
     tls: bool,
     certificate_file: Option<String>,
+    /// `full`, `site` or `snippet`.
+    layout: &'static str,
+    /// `site` on Debian: the link in sites-enabled/ that enables the site.
+    site_link: Option<String>,
+    /// `snippet`: the line to put inside the domain's TLS server.
+    include_line: Option<String>,
+    /// How Prometheus gets its flags here: debian-args, systemd-drop-in, container, manual.
+    route: &'static str,
+    flags_on_server: String,
+    default_file: &'static str,
+    drop_in_file: &'static str,
+}
+
+/// `ln -s` of the site into the folder nginx reads, where the file is written elsewhere
+/// (Debian's sites-available/ and sites-enabled/).
+fn site_link(setup: &Setup) -> Option<String> {
+    if !setup.has_nginx() || setup.nginx_layout() != NginxLayout::Site {
+        return None;
+    }
+    let link_folder = setup.site_folder().link_folder()?;
+    let (name, _, dir) = nginx_files(setup).into_iter().next()?;
+    Some(format!(
+        "ln -sfn {} {}",
+        dir.join(name),
+        setup.conf_dir().join(&format!("{link_folder}/{name}"))
+    ))
 }
 
 /// The next steps, rendered from `templates/next-steps.txt.tera`.
@@ -144,6 +174,20 @@ pub fn next_steps(
         resolve,
         tls: setup.tls().is_on(),
         certificate_file,
+        layout: setup.nginx_layout().as_str(),
+        route: setup.prometheus_service().route().as_str(),
+        flags_on_server: setup.in_prometheus_dir(FLAGS_FILE),
+        default_file: PROMETHEUS_DEFAULT_FILE,
+        drop_in_file: PROMETHEUS_DROP_IN_FILE,
+        site_link: site_link(setup),
+        include_line: (setup.nginx_layout() == NginxLayout::Snippet).then(|| {
+            let locations = nginx_files(setup)
+                .into_iter()
+                .find(|(name, _, _)| *name == NGINX_SNIPPET_LOCATIONS_FILE)
+                .map(|(name, _, dir)| dir.join(name))
+                .expect("a snippet has its locations file");
+            format!("include {locations};")
+        }),
     };
     templates.render(templates::NEXT_STEPS, &values)
 }

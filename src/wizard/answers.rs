@@ -111,7 +111,7 @@ impl Answers {
             username: Some(setup.username().clone()),
             out_dir: Some(setup.out_dir().to_path_buf()),
             renew_days: Some(setup.renew_days()),
-            bind: setup.bind(),
+            bind: setup.bind().to_vec(),
             bcrypt_cost: Some(setup.bcrypt_cost()),
             auth: Some(match setup.topology() {
                 Topology::Proxied(Auth::Nginx) => Auth::Nginx,
@@ -156,6 +156,8 @@ impl Answers {
             given.conf_dir = Some(setup.conf_dir().clone());
             given.realm = Some(setup.realm().clone());
             given.nginx_user = Some(setup.nginx_user().clone());
+            given.nginx_layout = Some(setup.nginx_layout());
+            given.log_dir = Some(setup.log_dir().clone());
             if setup.tls().is_on() {
                 given.redirect_port =
                     Some(crate::model::values::RedirectPort(setup.redirect_port()));

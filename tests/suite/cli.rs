@@ -28,6 +28,8 @@ fn mode(path: &Path) -> u32 {
 /// Runs a non-interactive bundle into `out` with the password on stdin.
 fn bundle(out: &Path, password: &str, extra: &[&str]) -> Output {
     promsetup()
+        // A whole nginx.conf whatever this host's nginx includes (the default would follow it).
+        .args(["--nginx-layout", "full"])
         .args(["--non-interactive", "--domain", "example.com", "--out"])
         .arg(out)
         .args(["--password-stdin"])

@@ -65,6 +65,8 @@ fn promsetup(out: &Path, extra: &[&str]) -> Output {
         .unwrap()
         .env_remove("PROMSETUP_PASSWORD")
         .args([
+            "--nginx-layout",
+            "full",
             "--non-interactive",
             "--domain",
             "example.com",

@@ -509,7 +509,11 @@ fn run(args: &[String], stdin: &[u8], env: Option<OsString>) -> Output {
 /// `--non-interactive --domain example.com --out OUT --password-stdin`, with `flag` (when given)
 /// taken out so that the value under test replaces it.
 fn base_args(out: &Path, without: Option<&str>) -> Vec<String> {
+    // A whole nginx.conf whatever this host's nginx includes (the default would follow it).
     let mut args = vec!["--non-interactive".to_string()];
+    if without != Some("--nginx-layout") {
+        args.extend(["--nginx-layout".to_string(), "full".to_string()]);
+    }
     if without != Some("--domain") {
         args.extend(["--domain".to_string(), "example.com".to_string()]);
     }
@@ -989,7 +993,7 @@ fn odd_but_valid_values_reach_the_files_in_their_normal_form() {
             "--prefix",
             "//prom//".into(),
             "location /prom/ {".into(),
-            Some("//prom"),
+            Some("//prom/"),
         ),
         (
             "--prefix",
@@ -1012,13 +1016,13 @@ fn odd_but_valid_values_reach_the_files_in_their_normal_form() {
         (
             "--upstream",
             "[127.0.0.1]:9090".into(),
-            "proxy_pass http://127.0.0.1:9090/;".into(),
+            "server 127.0.0.1:9090;".into(),
             Some("[127.0.0.1]"),
         ),
         (
             "--upstream",
             "[0:0::1]:9090".into(),
-            "proxy_pass http://[::1]:9090/;".into(),
+            "server [::1]:9090;".into(),
             Some("0:0::1"),
         ),
         (

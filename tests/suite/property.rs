@@ -438,9 +438,10 @@ fn the_oracle_sees_what_an_unchecked_value_would_add() {
             "# https://example.com/prometheus\nlocation / {}\n#/",
         ),
         (
-            "proxy_pass http://127.0.0.1:9090/;",
-            "proxy_pass http://127.0.0.1:9090/ #;",
+            "proxy_pass http://promsetup_prometheus/;",
+            "proxy_pass http://promsetup_prometheus/ #;",
         ),
+        ("server 127.0.0.1:9090;", "server 127.0.0.1:9090 backup;"),
     ];
     // `user www-data;` or `user www-data GROUP;`, whichever the template writes.
     let user_line = conf
@@ -926,6 +927,8 @@ fn host_facts() -> HostFacts {
         nginx_user: Some("www-data".parse().unwrap()),
         // The real lookup: `nginx -t` runs on this host and needs its real groups.
         primary_group: promsetup::host::primary_group,
+        site_folder: |_| None,
+        prometheus_service: promsetup::model::prometheus_service::PrometheusService::default,
     }
 }
 
@@ -1006,10 +1009,15 @@ fn build(inputs: &Inputs, tally: &Tally) -> Option<Case> {
         realm: tally.parse::<Realm>("--realm", &inputs.realm),
         upstream: upstream.clone(),
         conf_dir: conf_dir.clone(),
+        // The logs go beside the configuration, so `nginx -t` opens none in /var/log.
+        log_dir: conf_dir.clone(),
         nginx_user: tally.parse::<SystemUser>("--nginx-user", &inputs.nginx_user),
         days,
         redirect_port: tally.parse::<RedirectPort>("--http-port", &inputs.http_port),
-        bind: tally.parse::<IpAddr>("--bind", &inputs.bind),
+        bind: tally
+            .parse::<IpAddr>("--bind", &inputs.bind)
+            .into_iter()
+            .collect(),
         nginx_version: tally.parse::<Version>("--nginx-version", &inputs.nginx_version),
         tls: Some(tls),
         tls_cert: own_files
@@ -1097,12 +1105,22 @@ fn expected_upstream(text: Option<&str>) -> String {
     format!("{}:{port}", url_host(host))
 }
 
-fn listen_text(bind: Option<IpAddr>, port: u16) -> String {
-    match bind {
-        None => port.to_string(),
-        Some(IpAddr::V4(ip)) => format!("{ip}:{port}"),
-        Some(IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
+/// The `listen` addresses: every IPv4 and IPv6 address without `--bind`, else each one given.
+fn listen_text(bind: &[IpAddr], port: u16) -> Vec<String> {
+    if bind.is_empty() {
+        return vec![port.to_string(), format!("[::]:{port}")];
     }
+    bind.iter()
+        .map(|ip| match ip {
+            IpAddr::V4(ip) => format!("{ip}:{port}"),
+            IpAddr::V6(ip) => format!("[{ip}]:{port}"),
+        })
+        .collect()
+}
+
+/// The arguments of every `name` directive among `nodes`.
+fn all_args<'a>(nodes: &'a [Node], name: &str) -> Vec<&'a [String]> {
+    find(nodes, name).into_iter().map(args).collect()
 }
 
 /// What fixes the directive tree besides the options kept from the case (TLS mode, the
@@ -1165,7 +1183,7 @@ fn baseline_skeleton(case: &Case) -> Vec<Skeleton> {
     given.upstream = None;
     given.conf_dir = None;
     given.nginx_user = None;
-    given.bind = None;
+    // The bind addresses stay: their number decides how many `listen` lines there are.
     given.bcrypt_cost = Some("4".parse().unwrap()); // the hash is not looked at here
     if given.tls == Some(TlsChoice::Own) {
         given.tls_cert = Some("/etc/ssl/server.crt".parse().unwrap());
@@ -1272,15 +1290,32 @@ fn check_rendering(case: &Case, password: &Password, plan: &Plan) -> Result<(), 
     let http = find(&tree, "http");
     let servers = find(children(http[0]), "server");
     let main = children(servers.last().expect("a server block"));
-    let listen = listen_text(setup.bind(), port);
-    let mut listen_args = vec![listen.as_str()];
-    if tls {
-        listen_args.push("ssl");
-        if setup.target().nginx < Version(1, 25, 1) {
-            listen_args.push("http2");
-        }
-    }
-    expect_args(main, "listen", &listen_args)?;
+    let wanted_listens: Vec<Vec<String>> = listen_text(setup.bind(), port)
+        .into_iter()
+        .map(|address| {
+            let mut listen_args = vec![address];
+            if tls {
+                listen_args.push("ssl".into());
+                if setup.target().nginx < Version(1, 25, 1) {
+                    listen_args.push("http2".into());
+                }
+            }
+            listen_args
+        })
+        .collect();
+    let got_listens = all_args(main, "listen");
+    check(got_listens == wanted_listens, || {
+        explain(format!(
+            "'listen' has {got_listens:?}, wanted {wanted_listens:?}"
+        ))
+    })?;
+    // Keepalive to Prometheus: one upstream block at http level, holding the upstream.
+    let upstreams = find(children(http[0]), "upstream");
+    check(upstreams.len() == 1, || {
+        explain(format!("{} upstream blocks", upstreams.len()))
+    })?;
+    expect_args(children(upstreams[0]), "server", &[upstream.as_str()])?;
+    let upstream_name = args(upstreams[0]).first().cloned().unwrap_or_default();
     match &dns_name {
         Some(name) => expect_args(main, "server_name", &[name.as_str()])?,
         None => check(find(main, "server_name").is_empty(), || {
@@ -1303,8 +1338,14 @@ fn check_rendering(case: &Case, password: &Password, plan: &Plan) -> Result<(), 
     }
     if let Some(redirect) = setup.redirect_port() {
         let server = children(servers[0]);
-        let redirect_listen = listen_text(setup.bind(), redirect.get());
-        expect_args(server, "listen", &[redirect_listen.as_str()])?;
+        let wanted: Vec<Vec<String>> = listen_text(setup.bind(), redirect.get())
+            .into_iter()
+            .map(|address| vec![address])
+            .collect();
+        let got = all_args(server, "listen");
+        check(got == wanted, || {
+            explain(format!("redirect 'listen' has {got:?}, wanted {wanted:?}"))
+        })?;
         if let Some(name) = &dns_name {
             expect_args(server, "server_name", &[name.as_str()])?;
         }
@@ -1321,7 +1362,7 @@ fn check_rendering(case: &Case, password: &Password, plan: &Plan) -> Result<(), 
     expect_args(proxied, "auth_basic", &[setup.realm().as_str()])?;
     let htpasswd_path = in_dir(&conf_dir, ".htpasswd");
     expect_args(proxied, "auth_basic_user_file", &[htpasswd_path.as_str()])?;
-    let proxy_pass = format!("http://{upstream}/");
+    let proxy_pass = format!("http://{upstream_name}/");
     expect_args(proxied, "proxy_pass", &[proxy_pass.as_str()])?;
     if prefix != "/" {
         let exact = locations
@@ -1371,7 +1412,7 @@ fn check_rendering(case: &Case, password: &Password, plan: &Plan) -> Result<(), 
         }
     }
     if setup.endpoints().public_healthcheck {
-        let healthy = format!("http://{upstream}/-/healthy");
+        let healthy = format!("http://{upstream_name}/-/healthy");
         expect_args(
             block("=", format!("{location}-/healthy"))?,
             "proxy_pass",
@@ -1731,7 +1772,8 @@ fn nginx_accepts_a_worker_account_whose_group_has_another_name() {
         domain: Some("example.com".parse().unwrap()),
         port: Some(crate::support::free_port().to_string().parse().unwrap()),
         redirect_port: Some("0".parse().unwrap()),
-        bind: Some("127.0.0.1".parse().unwrap()),
+        bind: vec!["127.0.0.1".parse().unwrap()],
+        log_dir: Some(dir.path().display().to_string().parse().unwrap()),
         conf_dir: Some(dir.path().display().to_string().parse().unwrap()),
         nginx_user: Some("nobody".parse().unwrap()),
         ..Given::default()

@@ -99,7 +99,10 @@ impl Place {
             .arg("-c")
             .arg("stty echo && exec \"$0\" \"$@\"")
             .arg(env!("CARGO_BIN_EXE_promsetup"))
-            .args(args);
+            .args(args)
+            // A whole nginx.conf whatever this host's nginx includes (the default would follow
+            // it); after the subcommand, as every flag may be.
+            .args(["--nginx-layout", "full"]);
         let mut session = Session::spawn(command).expect("spawn promsetup in a pty");
         session.set_expect_timeout(Some(TIMEOUT));
         Terminal {

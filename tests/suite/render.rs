@@ -24,6 +24,8 @@ fn debian_12() -> HostFacts {
         })),
         nginx_user: Some("www-data".parse().unwrap()),
         primary_group: |_| None,
+        site_folder: |_| None,
+        prometheus_service: promsetup::model::prometheus_service::PrometheusService::default,
     }
 }
 
@@ -40,7 +42,8 @@ fn setup(host: &HostFacts, args: &[(&str, &str)]) -> Setup {
             "prefix" => given.prefix = Some(value.parse().unwrap()),
             "http-port" => given.redirect_port = Some(value.parse().unwrap()),
             "no-tls" => given.tls = Some(promsetup::model::given::TlsChoice::Off),
-            "bind" => given.bind = Some(value.parse().unwrap()),
+            "bind" => given.bind.push(value.parse().unwrap()),
+            "nginx-layout" => given.nginx_layout = Some(value.parse().unwrap()),
             "realm" => given.realm = Some(value.parse().unwrap()),
             "upstream" => given.upstream = Some(value.parse().unwrap()),
             "conf-dir" => given.conf_dir = Some(value.parse().unwrap()),
@@ -94,6 +97,8 @@ fn nginx_conf_for_nginx_1_27_and_openssl_3_5_uses_their_newer_lines() {
         })),
         nginx_user: Some("nginx".parse().unwrap()),
         primary_group: |_| None,
+        site_folder: |_| None,
+        prometheus_service: promsetup::model::prometheus_service::PrometheusService::default,
     };
     let conf = file(
         &render(
@@ -189,4 +194,40 @@ fn next_steps_and_scrape_snippet_without_nginx() {
     let plan = render(&setup, false);
     insta::assert_snapshot!(file(&plan, "prometheus-scrape.yml"));
     insta::assert_snapshot!(report::next_steps(&setup, &plan, &Templates::embedded()).unwrap());
+}
+
+#[test]
+fn nginx_site_for_a_host_with_other_sites() {
+    let plan = render(
+        &setup(
+            &debian_12(),
+            &[("nginx-layout", "site"), ("bind", "192.0.2.7")],
+        ),
+        false,
+    );
+    assert!(plan.artifacts.iter().all(|a| a.file_name != "nginx.conf"));
+    let site = plan
+        .artifacts
+        .iter()
+        .find(|a| a.file_name == "promsetup-prometheus.conf")
+        .unwrap();
+    // No site folder detected: conf.d/, which every packaged nginx.conf includes.
+    assert_eq!(
+        site.server_dir.as_ref().unwrap().to_string(),
+        "/etc/nginx/conf.d"
+    );
+    insta::assert_snapshot!(file(&plan, "promsetup-prometheus.conf"));
+}
+
+#[test]
+fn nginx_snippet_of_locations_and_its_http_part() {
+    let plan = render(
+        &setup(
+            &debian_12(),
+            &[("nginx-layout", "snippet"), ("auth-prometheus", "")],
+        ),
+        false,
+    );
+    insta::assert_snapshot!(file(&plan, "promsetup-prometheus-locations.conf"));
+    insta::assert_snapshot!(file(&plan, "promsetup-prometheus-http.conf"));
 }

@@ -16,6 +16,8 @@ fn promsetup(out: &Path, password: Option<&str>, extra: &[&str]) -> Output {
     let mut command = assert_cmd::Command::cargo_bin("promsetup").unwrap();
     command
         .env_remove("PROMSETUP_PASSWORD")
+        // A whole nginx.conf whatever this host's nginx includes (the default would follow it).
+        .args(["--nginx-layout", "full"])
         .args(["--non-interactive", "--domain", "example.com", "--out"])
         .arg(out)
         .args(extra);

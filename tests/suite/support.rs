@@ -1142,6 +1142,8 @@ pub struct Setup {
     /// Ask for the plain-HTTP port that redirects to HTTPS.
     pub http_redirect: bool,
     pub shape: Shape,
+    /// Listen on every IPv4 and IPv6 address (promsetup's default) instead of `--bind 127.0.0.1`.
+    pub every_address: bool,
     pub extra_args: Vec<String>,
 }
 
@@ -1153,6 +1155,7 @@ impl Default for Setup {
             tls: true,
             http_redirect: false,
             shape: Shape::default(),
+            every_address: false,
             extra_args: Vec::new(),
         }
     }
@@ -1224,8 +1227,6 @@ impl Bundle {
         let mut args: Vec<String> = [
             "--non-interactive",
             "--password-stdin",
-            "--bind",
-            "127.0.0.1",
             "--domain",
             &setup.domain,
             "--username",
@@ -1233,6 +1234,9 @@ impl Bundle {
         ]
         .map(str::to_string)
         .to_vec();
+        if !setup.every_address {
+            args.extend(["--bind".into(), "127.0.0.1".into()]);
+        }
         args.extend([
             "--port".into(),
             port.to_string(),
@@ -1250,6 +1254,9 @@ impl Bundle {
                 format!("127.0.0.1:{upstream_port}"),
                 "--conf-dir".into(),
                 dir.display().to_string(),
+                // The site's logs stay with the test, out of /var/log/nginx.
+                "--log-dir".into(),
+                root.path().display().to_string(),
             ]);
         }
         match setup.shape {
@@ -1298,11 +1305,14 @@ impl Bundle {
     pub fn htpasswd(&self) -> PathBuf {
         self.dir.join(".htpasswd")
     }
+    /// An IPv6 address's files are named with '-' for ':' (promsetup's file stem).
     pub fn cert(&self) -> PathBuf {
-        self.dir.join(format!("{}.crt", self.setup.domain))
+        self.dir
+            .join(format!("{}.crt", self.setup.domain.replace(':', "-")))
     }
     pub fn key(&self) -> PathBuf {
-        self.dir.join(format!("{}.key", self.setup.domain))
+        self.dir
+            .join(format!("{}.key", self.setup.domain.replace(':', "-")))
     }
     pub fn web_config(&self) -> PathBuf {
         self.dir.join("web.yml")

@@ -313,9 +313,9 @@ fn a_command_waits_a_bounded_time_then_names_the_holder_and_a_killed_holder_neve
 
 fn host() -> HostFacts {
     HostFacts {
-        nginx: promsetup::model::setup::NginxAnswer::known(None),
         nginx_user: Some("www-data".parse().unwrap()),
         primary_group: promsetup::host::primary_group,
+        ..HostFacts::unknown()
     }
 }
 

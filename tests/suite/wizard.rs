@@ -145,6 +145,8 @@ fn host() -> HostFacts {
         nginx: promsetup::model::setup::NginxAnswer::known(None),
         nginx_user: None,
         primary_group: |_| None,
+        site_folder: |_| None,
+        prometheus_service: promsetup::model::prometheus_service::PrometheusService::default,
     }
 }
 

@@ -259,7 +259,13 @@ impl NginxConf {
                 .and_then(|d| d.args.first())
                 .map(|url| {
                     let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
-                    rest.split('/').next().unwrap_or(rest).to_string()
+                    let host = rest.split('/').next().unwrap_or(rest);
+                    // An `upstream NAME { server ADDRESS; keepalive ...; }` block: its server.
+                    http.iter()
+                        .find(|d| d.name == "upstream" && d.args.first().is_some_and(|n| n == host))
+                        .and_then(|u| u.block.iter().find(|d| d.name == "server"))
+                        .and_then(|d| d.args.first().cloned())
+                        .unwrap_or_else(|| host.to_string())
                 }),
         })
     }
@@ -317,34 +323,64 @@ pub(super) fn nginx_test(
     Ok((version, output))
 }
 
-/// The template promsetup renders nginx.conf from: what a bundle's nginx.conf may hold.
-const TEMPLATE: &str = include_str!("../../../templates/nginx.conf.tera");
-
-/// Every directive the template can write, with the blocks around it
-/// ("http/server/location/proxy_pass"): the template with its tags taken out (both branches of
-/// each condition kept, each value a placeholder word), read by the same tokenizer.
+/// Every directive promsetup's nginx.conf can hold, with the blocks around it
+/// ("http/server/location/proxy_pass"): the `full` layout rendered by the bundle's own code for
+/// setups that between them turn every optional block on and off, read by the same tokenizer.
+/// Rendering, rather than reading the template's text, keeps this in step with the template.
 fn template_directives() -> Result<HashSet<String>, String> {
-    let mut plain = String::with_capacity(TEMPLATE.len());
-    let mut rest = TEMPLATE;
-    while let Some(start) = rest.find(['{']) {
-        plain.push_str(&rest[..start]);
-        let tail = &rest[start..];
-        if let Some(end) = tail.strip_prefix("{%").and_then(|t| t.find("%}")) {
-            rest = &tail[end + 4..];
-        } else if let Some(end) = tail.strip_prefix("{{").and_then(|t| t.find("}}")) {
-            plain.push('x');
-            rest = &tail[end + 4..];
-        } else if let Some(end) = tail.strip_prefix("{#").and_then(|t| t.find("#}")) {
-            rest = &tail[end + 4..];
-        } else {
-            plain.push('{');
-            rest = &tail[1..];
-        }
-    }
-    plain.push_str(rest);
-    let tree = parse_directives(&tokenize(&plain)?, &mut 0, false)?;
+    use crate::bundle::plan::render_full_nginx_conf;
+    use crate::bundle::templates::Templates;
+    use crate::model::given::{Auth, Endpoints, Given, TlsChoice};
+    use crate::model::nginx_layout::NginxLayout;
+    use crate::model::setup::{HostFacts, resolve};
+
+    let every_endpoint = Endpoints {
+        lifecycle: true,
+        admin_api: true,
+        public_healthcheck: true,
+        pprof: true,
+        federate: true,
+    };
+    let base = || Given {
+        domain: Some("example.com".parse().expect("a valid domain")),
+        nginx_layout: Some(NginxLayout::Full),
+        nginx_user: Some("nobody".parse().expect("a valid account")),
+        ..Given::default()
+    };
+    let shapes = [
+        base(),
+        Given {
+            tls: Some(TlsChoice::Off),
+            prefix: Some("/".parse().expect("a valid prefix")),
+            no_rate_limit: true,
+            endpoints: every_endpoint,
+            ..base()
+        },
+        Given {
+            auth: Some(Auth::Prometheus),
+            tls_cert: Some("/etc/ssl/a.pem".parse().expect("a valid path")),
+            tls_key: Some("/etc/ssl/a.key".parse().expect("a valid path")),
+            nginx_version: Some("1.27.0".parse().expect("a valid version")),
+            openssl_version: Some("3.5.0".parse().expect("a valid version")),
+            ..base()
+        },
+        Given {
+            tls: Some(TlsChoice::Acme),
+            ..base()
+        },
+    ];
+    let host = HostFacts {
+        primary_group: |_| Some("nogroup".to_string()),
+        ..HostFacts::unknown()
+    };
+    let templates = Templates::embedded();
     let mut names = HashSet::new();
-    collect_paths(&tree, "", &mut names);
+    for given in shapes {
+        let setup = resolve(given, &host).map_err(|error| error.to_string())?;
+        let text = render_full_nginx_conf(&setup, &templates).map_err(|e| e.to_string())?;
+        let tree = parse_directives(&tokenize(&text)?, &mut 0, false)?;
+        collect_paths(&tree, "", &mut names);
+    }
     Ok(names)
 }
 
