@@ -209,6 +209,11 @@ struct VerifyArgs {
     /// The bundle folder when DIR is not given.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+
+    /// How to report: text for people, or json: one document with every check (its schema is
+    /// docs/verify-schema.json).
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    format: FormatArg,
 }
 
 #[derive(Debug, Args)]
@@ -478,7 +483,13 @@ impl Cli {
                         dir: args.dir.or(args.out).or_else(|| given.out_dir.clone()),
                         password,
                         non_interactive: options.non_interactive,
-                        show,
+                        show: Show {
+                            format: match args.format {
+                                FormatArg::Text => ReportFormat::Text,
+                                FormatArg::Json => ReportFormat::Json,
+                            },
+                            ..show
+                        },
                     },
                     url: args.url,
                     allow_cleartext_password: args.allow_cleartext_password,

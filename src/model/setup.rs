@@ -815,8 +815,27 @@ pub fn resolve(given: Given, host: &HostFacts) -> Result<Setup, SetupError> {
     let conf_dir: ServerPath = given
         .conf_dir
         .unwrap_or_else(|| DEFAULT_CONF_DIR.parse().expect("default folder is valid"));
-    let (nginx_layout, site_folder) =
-        resolve_layout(given.nginx_layout, (host.site_folder)(conf_dir.path()));
+    // A container's nginx (compose) has no other sites: its nginx.conf is the whole of it.
+    let (nginx_layout, site_folder) = match deploy_target {
+        DeployTarget::Nginx => {
+            resolve_layout(given.nginx_layout, (host.site_folder)(conf_dir.path()))
+        }
+        _ if given
+            .nginx_layout
+            .is_some_and(|layout| layout != NginxLayout::Full) =>
+        {
+            return Err(SetupError::Conflict(format!(
+                "--nginx-layout {} places files in a host's nginx; --target {} writes its own \
+                 whole configuration",
+                given
+                    .nginx_layout
+                    .map(NginxLayout::as_str)
+                    .unwrap_or_default(),
+                deploy_target.as_str()
+            )));
+        }
+        _ => resolve_layout(Some(NginxLayout::Full), None),
+    };
     if nginx_layout == NginxLayout::Snippet && given.prefix.as_ref().is_some_and(|p| p.is_root()) {
         return Err(SetupError::Conflict(
             "--nginx-layout snippet adds locations to a server that has its own '/': give a \

@@ -171,6 +171,9 @@ fn rerun_args(bundle: &Bundle) -> Vec<String> {
         &format!("127.0.0.1:{}", bundle.upstream_port),
         "--conf-dir",
         &dir,
+        // As the harness made it: the site's logs stay with the test.
+        "--log-dir",
+        &bundle.dir.parent().unwrap().display().to_string(),
     ]
     .map(str::to_string)
     .to_vec();

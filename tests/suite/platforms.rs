@@ -403,7 +403,7 @@ fn nginx_conf_on_this_host(out: &Path) -> String {
     read(out.join("nginx.conf"))
         .replace("\"/etc/nginx/", &format!("\"{}/", out.display()))
         .replace(" /etc/nginx/", &format!(" {}/", out.display()))
-        .replace("http://prometheus:9090", "http://127.0.0.1:9090")
+        .replace("server prometheus:9090;", "server 127.0.0.1:9090;")
         .replace("user nginx;", "user nobody nogroup;")
 }
 
@@ -477,8 +477,10 @@ fn compose_file_passes_docker_compose_config_and_its_nginx_conf_passes_nginx_t()
         assert!(flags.contains("--web.listen-address=:9090\n"), "{flags}");
         assert!(flags.contains("--web.route-prefix=/\n"), "{flags}");
         let conf = read(out.join("nginx.conf"));
+        // Through the keepalive upstream, whose server is the Prometheus service.
         assert!(
-            conf.contains("proxy_pass http://prometheus:9090/;"),
+            conf.contains("server prometheus:9090;")
+                && conf.contains("proxy_pass http://promsetup_prometheus/;"),
             "{conf}"
         );
         assert!(conf.contains("user nginx;"), "{conf}");

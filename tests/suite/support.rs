@@ -1306,13 +1306,21 @@ impl Bundle {
         self.dir.join(".htpasswd")
     }
     /// An IPv6 address's files are named with '-' for ':' (promsetup's file stem).
+    /// The certificate's file: named after the domain, an IPv6 address's colons as hyphens
+    /// and a leading zero when it would start with one (`::1` -> `0--1.crt`).
     pub fn cert(&self) -> PathBuf {
-        self.dir
-            .join(format!("{}.crt", self.setup.domain.replace(':', "-")))
+        self.dir.join(format!("{}.crt", self.file_stem()))
     }
     pub fn key(&self) -> PathBuf {
-        self.dir
-            .join(format!("{}.key", self.setup.domain.replace(':', "-")))
+        self.dir.join(format!("{}.key", self.file_stem()))
+    }
+    fn file_stem(&self) -> String {
+        let stem = self.setup.domain.replace(':', "-");
+        if stem.starts_with('-') {
+            format!("0{stem}")
+        } else {
+            stem
+        }
     }
     pub fn web_config(&self) -> PathBuf {
         self.dir.join("web.yml")

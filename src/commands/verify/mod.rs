@@ -290,5 +290,36 @@ impl Verifier<'_, '_> {
         self.check_nginx();
         self.check_flags();
         self.check_modes();
+        self.check_leftovers();
+    }
+
+    /// What interrupted runs left (temporaries, which may be copies of a key; an unfinished
+    /// journal): the next command that takes the folder's lock removes or finishes them.
+    fn check_leftovers(&mut self) {
+        self.report.section("leftovers");
+        let found = crate::write::leftovers(&self.bundle.dir);
+        if found.is_empty() {
+            self.report
+                .ok("no temporaries or unfinished run left in the folder");
+            return;
+        }
+        let names: Vec<String> = found
+            .iter()
+            .map(|path| {
+                path.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        self.report.warn(
+            &format!(
+                "an interrupted run left {} in the folder: {}",
+                if found.len() == 1 { "a file" } else { "files" },
+                names.join(", ")
+            ),
+            "The next promsetup run or `promsetup user` command in this folder finishes or \
+             removes them (temporaries may hold a copy of the key: do not copy the folder before)",
+        );
     }
 }
