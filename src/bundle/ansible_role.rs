@@ -10,8 +10,8 @@
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use crate::bundle::artifact::{Access, Artifact};
 use crate::bundle::layout::SELF_SCRAPE_USER;
-use crate::bundle::plan::{Access, Artifact};
 use crate::bundle::templates::{self, RenderError, Templates};
 use crate::model::setup::Setup;
 

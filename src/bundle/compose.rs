@@ -12,11 +12,11 @@
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use crate::bundle::artifact::{Access, Artifact};
 use crate::bundle::layout::{
     COMPOSE_FILE, FLAGS_FILE, HTPASSWD_FILE, NGINX_CONF_FILE, SELF_SCRAPE_PASSWORD_FILE,
     WEB_CONFIG_FILE,
 };
-use crate::bundle::plan::{Access, Artifact};
 use crate::bundle::templates::{self, RenderError, Templates};
 use crate::model::setup::{Setup, Tls};
 

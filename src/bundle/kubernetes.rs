@@ -13,11 +13,11 @@ use base64::Engine;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use crate::bundle::artifact::{Access, Artifact};
 use crate::bundle::layout::{
     FLAGS_FILE, HTPASSWD_FILE, KUBE_AUTH_SECRET_FILE, KUBE_CHART_VALUES_FILE, KUBE_INGRESS_FILE,
     KUBE_KUSTOMIZATION_FILE, KUBE_PROMETHEUS_PATCH_FILE, KUBE_TLS_SECRET_FILE, NGINX_CONF_FILE,
 };
-use crate::bundle::plan::{Access, Artifact};
 use crate::bundle::templates::{self, RenderError, Templates};
 use crate::model::setup::{PROXY_READ_TIMEOUT_SECONDS, Setup};
 use crate::model::values::Domain;

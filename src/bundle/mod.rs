@@ -6,6 +6,7 @@
 
 pub mod acme;
 pub mod ansible_role;
+pub mod artifact;
 pub mod cert;
 pub mod compose;
 pub mod credentials;

@@ -30,30 +30,7 @@ use crate::model::values::{Domain, ServerPath, ValidityDays};
 pub use crate::write::Access;
 use crate::write::FileSpec;
 
-/// One file of the bundle.
-pub struct Artifact {
-    pub file_name: String,
-    pub contents: Zeroizing<Vec<u8>>,
-    /// The exact permission bits; the writer creates the file with them (never wider first).
-    pub mode: u32,
-    pub access: Access,
-    /// The folder it belongs in on the server, for the install steps; `None` for files that
-    /// stay with the user (the flags, the scrape snippet, a generated password).
-    pub server_dir: Option<ServerPath>,
-}
-
-impl std::fmt::Debug for Artifact {
-    // Contents may be a key or a password: never print them.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Artifact")
-            .field("file_name", &self.file_name)
-            .field("bytes", &self.contents.len())
-            .field("mode", &format_args!("{:04o}", self.mode))
-            .field("access", &self.access)
-            .field("server_dir", &self.server_dir)
-            .finish()
-    }
-}
+pub use crate::bundle::artifact::Artifact;
 
 #[derive(Debug)]
 pub struct Plan {
@@ -76,17 +53,6 @@ impl Plan {
     /// The files as the writer takes them.
     pub fn files(&self) -> Vec<FileSpec<'_>> {
         self.artifacts.iter().map(Artifact::spec).collect()
-    }
-}
-
-impl Artifact {
-    pub fn spec(&self) -> FileSpec<'_> {
-        FileSpec {
-            name: &self.file_name,
-            contents: &self.contents,
-            mode: self.mode,
-            access: &self.access,
-        }
     }
 }
 

@@ -21,6 +21,9 @@ fn base_args(out: &Path) -> Vec<String> {
         "example.com".into(),
         "--out".into(),
         out.display().to_string(),
+        // The default layout follows this host's /etc/nginx; these tests read nginx.conf.
+        "--nginx-layout".into(),
+        "full".into(),
     ]
 }
 
@@ -137,7 +140,14 @@ fn config_dash_reads_answers_from_standard_input_and_not_with_password_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("b");
     let output = promsetup_command()
-        .args(["--non-interactive", "--config", "-", "--out"])
+        .args([
+            "--non-interactive",
+            "--nginx-layout",
+            "full",
+            "--config",
+            "-",
+            "--out",
+        ])
         .arg(&out)
         .write_stdin("domain = \"stdin.example\"\nport = 8443\n")
         .output()
@@ -413,7 +423,7 @@ fn answers_files_take_integers_booleans_and_snake_case_keys() {
     .unwrap();
     let out = dir.path().join("b");
     let output = promsetup_command()
-        .args(["--non-interactive", "--config"])
+        .args(["--non-interactive", "--nginx-layout", "full", "--config"])
         .arg(&config)
         .arg("--out")
         .arg(&out)

@@ -10,7 +10,9 @@ fn promsetup(out: &Path) -> Command {
     let mut command = Command::new(assert_cmd::cargo::cargo_bin("promsetup"));
     command
         .env_remove("PROMSETUP_PASSWORD")
-        .args(["--non-interactive", "--domain", "example.com", "--out"])
+        .args(["--non-interactive", "--domain", "example.com"])
+        // The default layout follows this host's /etc/nginx; these tests look for nginx.conf.
+        .args(["--nginx-layout", "full", "--out"])
         .arg(out)
         .stdin(Stdio::null())
         .stderr(Stdio::piped());
