@@ -7,7 +7,6 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::steps;
-use crate::bundle::existing::Existing;
 use crate::bundle::layout::ANSWERS_FILE;
 use crate::bundle::plan;
 use crate::bundle::templates::Templates;
@@ -36,8 +35,7 @@ pub fn run(
     let now = OffsetDateTime::now_utc();
     let asked = wizard::ask(given, &remembered, prompter, now)?;
     let setup = steps::resolve(asked.given, host)?;
-    let mut existing = Existing::read(&setup, now);
-    steps::read_local_ca(&setup, &mut existing)?;
+    let mut existing = steps::read_existing(&setup, now)?;
     // The wizard shows a generated password once, on screen, instead of storing it; it never
     // takes one from an earlier password.txt.
     existing.generated_password = None;
@@ -88,8 +86,7 @@ pub fn run(
     if let Some(note) = recovery_note {
         writeln!(streams.err, "note: {note}")?;
     }
-    let mut existing = Existing::read(&setup, now);
-    steps::read_local_ca(&setup, &mut existing)?;
+    let mut existing = steps::read_existing(&setup, now)?;
     existing.generated_password = None;
     let plan = plan::plan(
         &setup,

@@ -4,7 +4,6 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::steps;
-use crate::bundle::existing::Existing;
 use crate::bundle::plan;
 use crate::bundle::templates::Templates;
 use crate::console::Streams;
@@ -33,8 +32,7 @@ pub fn run(
             (Some(lock), note)
         }
     };
-    let mut existing = Existing::read(&setup, now);
-    steps::read_local_ca(&setup, &mut existing)?;
+    let mut existing = steps::read_existing(&setup, now)?;
     let earlier_notes = steps::earlier_users_notes(&setup, &existing)?;
     let obtained = steps::obtain_password(&setup, None, &mut existing, streams.stdin, environment)?;
     let templates = Templates::embedded();

@@ -103,14 +103,15 @@ pub fn retire(setup: &Setup, names: &[String], force: bool) -> Result<Vec<String
         .collect())
 }
 
-/// Reads the local CA into `existing` (`--tls local-ca`); a CA that cannot be read stops the
-/// run rather than be replaced.
-pub fn read_local_ca(setup: &Setup, existing: &mut Existing) -> Result<(), Failure> {
+/// What an earlier run left in the output folder, and the local CA (`--tls local-ca`); a CA
+/// that cannot be read stops the run rather than be replaced.
+pub fn read_existing(setup: &Setup, now: OffsetDateTime) -> Result<Existing, Failure> {
+    let mut existing = Existing::read(setup, now);
     if let Tls::LocalCa { ca_dir, .. } = setup.tls() {
         let folder = local_ca_host::folder(ca_dir.as_deref()).map_err(Failure::LocalCa)?;
         existing.local_ca = local_ca_host::read(&folder).map_err(Failure::LocalCa)?;
     }
-    Ok(())
+    Ok(existing)
 }
 
 /// Writes the local CA's folder when the plan made or widened the CA: the key 0600, the old
