@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
+use crate::bundle::artifact::Artifact;
 use crate::bundle::credentials::{self, Edit, Entry, Kind, Scheme, UserLines};
 use crate::bundle::layout::{
     HTPASSWD_FILE, SELF_SCRAPE_PASSWORD_FILE, SELF_SCRAPE_USER, WEB_CONFIG_FILE,
@@ -195,42 +196,26 @@ fn bundle_files(dir: &Path) -> Result<Vec<UserFile>, Failure> {
 // ---------------------------------------------------------------------------------------------
 // Editing
 
-/// A file to write: an edited user file (written over the old one with its mode, owner and
-/// group), or a generated password.
-struct Edited {
-    name: String,
-    contents: Zeroizing<Vec<u8>>,
-    mode: u32,
-    access: Access,
-}
-
-/// The edited user file.
-fn edited(file: &UserFile, contents: Zeroizing<Vec<u8>>) -> Edited {
-    Edited {
-        name: file.kind.file_name().to_string(),
+/// The edited user file, written over the old one with its mode, owner and group.
+fn edited(file: &UserFile, contents: Zeroizing<Vec<u8>>) -> Artifact {
+    Artifact {
+        file_name: file.kind.file_name().to_string(),
         contents,
         mode: file.mode,
         access: Access::AsBefore,
+        server_dir: None,
     }
 }
 
 /// Writes the edited files. `keep_backup`: the previous version of each becomes `NAME.bak`;
 /// without it, no backup is kept and older ones are deleted.
 fn write_files(
-    files: &[Edited],
+    files: &[Artifact],
     dir: &Path,
     keep_backup: bool,
     err: &mut dyn Write,
 ) -> Result<write::Report, Failure> {
-    let specs: Vec<FileSpec> = files
-        .iter()
-        .map(|file| FileSpec {
-            name: &file.name,
-            contents: &file.contents,
-            mode: file.mode,
-            access: &file.access,
-        })
-        .collect();
+    let specs: Vec<FileSpec> = files.iter().map(Artifact::spec).collect();
     let report = if keep_backup {
         let policy = Policy {
             force: true,
@@ -429,11 +414,12 @@ fn add(
     let mut artifacts = Vec::new();
     let password_file = password_file_name(name);
     if let Origin::GeneratedStored = origin {
-        artifacts.push(Edited {
-            name: password_file.clone(),
+        artifacts.push(Artifact {
+            file_name: password_file.clone(),
             contents: password.as_file_line(),
             mode: 0o600,
             access: Access::Owner,
+            server_dir: None,
         });
     }
     let mut messages = Vec::new();
@@ -568,7 +554,7 @@ fn remove(
             )));
         }
     }
-    let artifacts: Vec<Edited> = holding
+    let artifacts: Vec<Artifact> = holding
         .iter()
         .map(|file| {
             edited(
