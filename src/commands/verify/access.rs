@@ -7,9 +7,6 @@ use std::path::{Path, PathBuf};
 
 use nix::unistd::{Gid, Group, Uid, User};
 
-/// Where Debian and Red Hat put nginx, which a non-root PATH may lack.
-pub(super) const SBIN_DIRS: &[&str] = &["/usr/local/sbin", "/usr/sbin", "/sbin"];
-
 pub(super) fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
@@ -31,18 +28,10 @@ pub(super) fn same_path(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// The absolute path of a program (`host::program`'s lookup: absolute PATH entries, then the
+/// system's folders, where nginx lives though a user's PATH may lack them).
 pub(super) fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    // Only absolute folders: a relative PATH entry would name a program in the current one.
-    std::env::split_paths(&path)
-        .filter(|dir| dir.is_absolute())
-        .chain(SBIN_DIRS.iter().map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|candidate| {
-            candidate
-                .metadata()
-                .is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0)
-        })
+    crate::host::program::find(name)
 }
 
 pub(super) fn group_name(gid: Gid) -> String {
@@ -110,18 +99,11 @@ pub(super) fn readable_by(path: &Path, account: &User, group: Option<Gid>) -> Re
     }
 }
 
-/// The PATH children get: the system's folders only.
-const CHILD_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/// A command for `program` (an absolute path) with a clean, minimal environment: no
-/// `PROMSETUP_PASSWORD`, no proxy or loader variables, only PATH and a C locale.
+/// A command for `program` (an absolute path) with a clean, minimal environment (no
+/// `PROMSETUP_PASSWORD`, no proxy or loader variables; `host::program`'s), reading nothing.
 pub(super) fn clean_command(program: &Path) -> std::process::Command {
-    let mut command = std::process::Command::new(program);
-    command
-        .env_clear()
-        .env("PATH", CHILD_PATH)
-        .env("LC_ALL", "C")
-        .stdin(std::process::Stdio::null());
+    let mut command = crate::host::program::command_at(program);
+    command.stdin(std::process::Stdio::null());
     command
 }
 
