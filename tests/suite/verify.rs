@@ -628,3 +628,40 @@ fn verify_names_a_server_certificate_other_than_the_bundles() {
     verified.assert_fails();
     verified.line("FAIL", &["presents a certificate other than the bundle's"]);
 }
+
+/// The site layout (the default on a host whose nginx includes sites-enabled/) has no nginx.conf:
+/// verify reads the site file within `http`, finds who checks passwords, and leaves `nginx -t`
+/// to the host's whole configuration.
+#[test]
+fn verify_reads_a_site_layout_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bundle");
+    let made = crate::support::promsetup_command()
+        .args(["--non-interactive", "--domain", "example.com"])
+        .args(["--nginx-layout", "site", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert!(!out.join("nginx.conf").exists());
+    let output = crate::support::promsetup_command()
+        .arg("verify")
+        .arg(&out)
+        .arg("--password-file")
+        .arg(out.join("password.txt"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(!stdout.contains("FAIL "), "{stdout}");
+    assert!(
+        stdout.contains("nginx checks passwords (.htpasswd")
+            && stdout.contains("the password given is admin's in .htpasswd")
+            && stdout.contains("promsetup-prometheus.conf is a part of the host's nginx"),
+        "{stdout}"
+    );
+}

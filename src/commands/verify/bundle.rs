@@ -48,7 +48,7 @@ impl Verifier<'_, '_> {
         if let Some(why) = &bundle.nginx_unreadable {
             let why = why.clone();
             self.report.fail(
-                &format!("{NGINX_CONF_FILE} cannot be read: {why}"),
+                &format!("{} cannot be read: {why}", bundle.nginx_file),
                 "correct it, or write the bundle again with promsetup ... --force",
             );
             return;
@@ -74,10 +74,11 @@ impl Verifier<'_, '_> {
                 format!("no nginx, Prometheus checks passwords ({WEB_CONFIG_FILE})")
             }
             Checker::Nobody => {
+                let nginx_file = self.bundle.nginx_file;
                 self.report.fail(
                     &format!(
-                        "nobody checks passwords: {NGINX_CONF_FILE} has no auth_basic and there \
-                         is no {WEB_CONFIG_FILE}"
+                        "nobody checks passwords: {nginx_file} has no auth_basic and there is \
+                         no {WEB_CONFIG_FILE}"
                     ),
                     "write the bundle again with promsetup ... --force",
                 );
@@ -426,6 +427,17 @@ impl Verifier<'_, '_> {
         let Some(nginx) = &self.bundle.nginx else {
             return;
         };
+        if self.bundle.nginx_file != NGINX_CONF_FILE {
+            let file = self.bundle.nginx_file;
+            self.report.warn(
+                &format!(
+                    "{file} is a part of the host's nginx configuration: nginx -t checks the \
+                     whole of it, once the file is installed"
+                ),
+                "After installing the bundle, run: nginx -t",
+            );
+            return;
+        }
         let conf = self.bundle.dir.join(NGINX_CONF_FILE);
         let Some(program) = self.nginx_program.clone() else {
             self.report.warn(

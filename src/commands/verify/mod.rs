@@ -35,7 +35,10 @@ mod web_config;
 
 use std::path::{Path, PathBuf};
 
-use crate::bundle::layout::{FLAGS_FILE, NGINX_CONF_FILE, WEB_CONFIG_FILE};
+use crate::bundle::layout::{
+    FLAGS_FILE, NGINX_CONF_FILE, NGINX_SITE_FILE, NGINX_SNIPPET_HTTP_FILE,
+    NGINX_SNIPPET_LOCATIONS_FILE, WEB_CONFIG_FILE,
+};
 use crate::console::Streams;
 use crate::error::{Failure, Outcome};
 use crate::host::secret_input::{self as secret};
@@ -114,7 +117,10 @@ pub fn run(request: VerifyRequest, streams: Streams) -> Result<Outcome, Failure>
 struct Bundle {
     dir: PathBuf,
     nginx: Option<NginxConf>,
-    /// Set when nginx.conf is there but cannot be parsed; nginx -t says more.
+    /// The nginx file the bundle has: nginx.conf (`--nginx-layout full`), the site file, or the
+    /// snippet's locations.
+    nginx_file: &'static str,
+    /// Set when the nginx file is there but cannot be parsed; nginx -t says more.
     nginx_unreadable: Option<String>,
     /// web.yml or prometheus.flags there but not read (not UTF-8, not a regular file, too big).
     unreadable: Vec<String>,
@@ -152,7 +158,33 @@ impl Bundle {
             Err(why) => Some(Err(why.to_string())),
             Ok(text) => Some(Ok(text)),
         };
-        let (nginx, nginx_unreadable) = match read(NGINX_CONF_FILE) {
+        // A site file holds what goes inside `http`, a snippet what goes inside a `server`
+        // (and its http part): read each within the blocks it is included in.
+        let (nginx_file, text) = match (
+            read(NGINX_CONF_FILE),
+            read(NGINX_SITE_FILE),
+            read(NGINX_SNIPPET_LOCATIONS_FILE),
+        ) {
+            (Some(text), _, _) => (NGINX_CONF_FILE, Some(text)),
+            (None, Some(text), _) => (
+                NGINX_SITE_FILE,
+                Some(text.map(|site| format!("http {{\n{site}\n}}\n"))),
+            ),
+            (None, None, Some(text)) => {
+                let http = read(NGINX_SNIPPET_HTTP_FILE).and_then(Result::ok);
+                (
+                    NGINX_SNIPPET_LOCATIONS_FILE,
+                    Some(text.map(|locations| {
+                        format!(
+                            "http {{\n{}\nserver {{\n{locations}\n}}\n}}\n",
+                            http.unwrap_or_default()
+                        )
+                    })),
+                )
+            }
+            (None, None, None) => (NGINX_CONF_FILE, None),
+        };
+        let (nginx, nginx_unreadable) = match text {
             None => (None, None),
             Some(Err(why)) => (Some(NginxConf::default()), Some(why)),
             Some(Ok(text)) => match NginxConf::parse(&text, dir) {
@@ -193,6 +225,7 @@ impl Bundle {
         Ok(Bundle {
             dir: dir.to_path_buf(),
             nginx,
+            nginx_file,
             nginx_unreadable,
             unreadable,
             web,
