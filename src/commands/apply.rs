@@ -257,6 +257,13 @@ fn install_items(recorded: &Recorded, dir: &Path) -> Result<Vec<Item>, Failure> 
         };
         let source = dir.join(&entry.file);
         let contents = std::fs::read(&source).map_err(|error| {
+            if error.kind() == std::io::ErrorKind::PermissionDenied {
+                return Failure::Usage(format!(
+                    "cannot read {}: {error}; run it as root:\n\n    sudo promsetup apply {}\n",
+                    source.display(),
+                    dir.display()
+                ));
+            }
             Failure::Usage(format!(
                 "{}: {error}; run promsetup again to complete the bundle",
                 source.display()
