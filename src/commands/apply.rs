@@ -583,3 +583,134 @@ fn json_document(
     });
     document.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::request::{BundleOptions, Show};
+    use std::cell::RefCell;
+
+    /// Records every command; fails the one named.
+    struct Fake {
+        ran: RefCell<Vec<String>>,
+        fails: &'static str,
+    }
+
+    impl ServiceManager for Fake {
+        fn test_nginx(&self) -> CommandLine {
+            Host::with_systemd(false).test_nginx()
+        }
+        fn reload_nginx(&self) -> CommandLine {
+            Host::with_systemd(false).reload_nginx()
+        }
+        fn restart_prometheus(&self) -> Option<CommandLine> {
+            Host::with_systemd(true).restart_prometheus()
+        }
+        fn restart_hint(&self) -> String {
+            String::new()
+        }
+        fn run(&self, command: &CommandLine) -> Result<(), String> {
+            self.ran.borrow_mut().push(command.shown());
+            match command.shown() == self.fails {
+                true => Err(format!("{} failed", self.fails)),
+                false => Ok(()),
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_prometheus_restart_puts_the_files_back_and_reloads_nginx_again() {
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let root = tempfile::tempdir().unwrap();
+        let (bundle, target) = (root.path().join("bundle"), root.path().join("etc"));
+        for dir in [&bundle, &target] {
+            std::fs::create_dir(dir).unwrap();
+        }
+        crate::write::apply(
+            &[
+                FileSpec {
+                    name: "prometheus.flags",
+                    contents: b"--new\n",
+                    mode: 0o644,
+                    access: &Access::Owner,
+                },
+                FileSpec {
+                    name: INSTALL_PLAN_FILE,
+                    contents: format!(
+                        r#"{{"version":1,"url":"http://127.0.0.1:9/","username":"admin",
+                        "certificate":null,"files":[{{"file":"prometheus.flags",
+                        "path":"{}/prometheus.flags","owner":"root","group":"root",
+                        "mode":"0644","service":"prometheus","on_change":"restart"}}]}}"#,
+                        target.display()
+                    )
+                    .as_bytes(),
+                    mode: 0o644,
+                    access: &Access::Owner,
+                },
+            ],
+            &bundle,
+            Policy {
+                force: false,
+                backups: false,
+            },
+        )
+        .unwrap();
+        crate::write::apply(
+            &[FileSpec {
+                name: "prometheus.flags",
+                contents: b"--old\n",
+                mode: 0o644,
+                access: &Access::Owner,
+            }],
+            &target,
+            Policy {
+                force: false,
+                backups: false,
+            },
+        )
+        .unwrap();
+        let fake = Fake {
+            ran: RefCell::new(Vec::new()),
+            fails: "systemctl restart prometheus",
+        };
+        let (mut stdin, mut out, mut err) = (&b""[..], Vec::new(), Vec::new());
+        let request = ApplyRequest {
+            bundle: BundleOptions {
+                dir: Some(bundle),
+                password: None,
+                non_interactive: true,
+                show: Show {
+                    check: false,
+                    diff: false,
+                    format: ReportFormat::Text,
+                },
+            },
+            dry_run: false,
+        };
+        let streams = Streams {
+            stdin: &mut stdin,
+            out: &mut out,
+            err: &mut err,
+        };
+        let failure = run_with(request, streams, &fake).unwrap_err().to_string();
+        assert!(
+            failure.contains("systemctl restart prometheus failed"),
+            "{failure}"
+        );
+        assert_eq!(
+            fake.ran.borrow().as_slice(),
+            [
+                "nginx -t -q",
+                "nginx -s reload",
+                "systemctl restart prometheus",
+                "nginx -s reload"
+            ]
+        );
+        assert_eq!(
+            std::fs::read(target.join("prometheus.flags")).unwrap(),
+            b"--old\n"
+        );
+    }
+}

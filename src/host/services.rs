@@ -50,6 +50,11 @@ pub struct Host {
 }
 
 impl Host {
+    /// A host with (`true`) or without systemd, whatever this one runs.
+    pub fn with_systemd(systemd: bool) -> Host {
+        Host { systemd }
+    }
+
     pub fn detect() -> Host {
         Host {
             systemd: Path::new("/run/systemd/system").is_dir(),
