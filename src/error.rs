@@ -46,6 +46,9 @@ pub enum Failure {
     /// The local CA's folder cannot be read or written (`--tls local-ca`, `promsetup ca`).
     #[error("local CA: {0}")]
     LocalCa(String),
+    /// `apply` failed (and put back what it had changed); the text names what failed.
+    #[error("{0}")]
+    Apply(String),
     /// Standard output or standard error could not be written (a full disk, a closed terminal).
     /// A reader that went away (a broken pipe) is not a failure: see `console::Output`.
     #[error("cannot write the output: {0}")]
@@ -69,6 +72,7 @@ impl Failure {
             | Failure::Verify(_)
             | Failure::Users(_)
             | Failure::LocalCa(_)
+            | Failure::Apply(_)
             | Failure::Output(_) => 1,
         }
     }

@@ -37,6 +37,7 @@ pub fn run(
         Request::Setup(setup) => commands::setup::run(setup, host, streams, prompter),
         Request::Forget => commands::forget::run(streams.out),
         Request::Verify(verify) => commands::verify::run(verify, streams),
+        Request::Apply(apply) => commands::apply::run(apply, streams),
         Request::User(user) => commands::user::run(user, streams, prompter),
         Request::Completions(completions) => commands::completions::run(completions, streams.out),
         Request::Man(man) => commands::man::run(man, streams.out),

@@ -446,6 +446,11 @@ pub fn remove_state_file(path: &Path) -> Result<bool, WriteError> {
     }
 }
 
+/// Removes a file `apply` installed where there was none (its undo); a missing file is fine.
+pub fn remove_installed(path: &Path) -> Result<bool, WriteError> {
+    remove_state_file(path)
+}
+
 /// Removes files of `names` from `out_dir` that a bundle no longer uses, each first kept as
 /// `NAME.bak` (one generation, a copy with the file's mode, written to a temporary and renamed).
 /// Missing files are skipped; a link or a folder at a name is left alone. A crash between the

@@ -103,6 +103,75 @@ pub fn install(setup: &Setup, artifact: &Artifact) -> Option<Install> {
     })
 }
 
+/// The install plan as `promsetup apply` reads it from the bundle (`install-plan.json`): what
+/// the setup run decided, so apply needs neither the answers nor the host's facts again.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Recorded {
+    pub version: u32,
+    /// The external URL the live check requests.
+    pub url: String,
+    /// The user the live check signs in as.
+    pub username: String,
+    /// The bundle's certificate file, the live check's only trust anchor; `None` without TLS.
+    pub certificate: Option<String>,
+    pub files: Vec<RecordedFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecordedFile {
+    /// Its name in the bundle.
+    pub file: String,
+    pub path: String,
+    pub owner: String,
+    pub group: String,
+    /// Octal, as in the JSON report (`0640`).
+    pub mode: String,
+    pub service: String,
+    pub on_change: String,
+}
+
+/// The record of the install plan of `artifacts` made for `setup`; `None` when nothing is
+/// installed on a server (the other targets).
+pub fn record(setup: &Setup, artifacts: &[Artifact]) -> Option<Vec<u8>> {
+    let files: Vec<RecordedFile> = artifacts
+        .iter()
+        .filter_map(|artifact| {
+            let entry = install(setup, artifact)?;
+            Some(RecordedFile {
+                file: artifact.file_name.clone(),
+                path: entry.path,
+                owner: entry.owner,
+                group: entry.group,
+                mode: format!("{:04o}", entry.mode),
+                service: entry.service.as_str().into(),
+                on_change: entry.on_change.as_str().into(),
+            })
+        })
+        .collect();
+    if files.is_empty() {
+        return None;
+    }
+    let recorded = Recorded {
+        version: 1,
+        url: setup.external_url(),
+        username: setup.username().as_str().to_string(),
+        certificate: setup.certificate_file(),
+        files,
+    };
+    let mut text = serde_json::to_vec_pretty(&recorded).expect("plain data serialises");
+    text.push(b'\n');
+    Some(text)
+}
+
+/// Reads a record `record` wrote.
+pub fn read_record(text: &str) -> Result<Recorded, String> {
+    let recorded: Recorded = serde_json::from_str(text).map_err(|error| error.to_string())?;
+    if recorded.version != 1 {
+        return Err(format!("unknown version {}", recorded.version));
+    }
+    Ok(recorded)
+}
+
 /// Root owns what only root (nginx's master) reads; an account's group or the account itself
 /// otherwise, as the writer hands files over.
 fn owner_and_group(setup: &Setup, access: &Access) -> (String, String) {

@@ -37,6 +37,8 @@ pub const PASSWORD_FILE: &str = "password.txt";
 pub const LOCAL_CA_CERT_FILE: &str = "promsetup-ca.crt";
 
 /// The answers file saved next to the bundle, so the next run needs no questions.
+/// The install plan a `--target nginx` run records for `promsetup apply`.
+pub const INSTALL_PLAN_FILE: &str = "install-plan.json";
 pub const ANSWERS_FILE: &str = "promsetup.toml";
 
 /// `--target kubernetes`: the manifests and the Prometheus resource's settings.

@@ -18,8 +18,8 @@ use crate::model::flags::{self, FLAGS, Flag, Reach};
 use crate::model::given::Given;
 use crate::model::password::PasswordSource;
 use crate::model::request::{
-    BundleOptions, CaAction, CaRequest, ReportFormat, Request, SetupRequest, Show, UserAction,
-    UserRequest, VerifyRequest,
+    ApplyRequest, BundleOptions, CaAction, CaRequest, ReportFormat, Request, SetupRequest, Show,
+    UserAction, UserRequest, VerifyRequest,
 };
 use crate::model::request::{CompletionsRequest, ManRequest};
 use crate::model::values::{BcryptCost, Domain, Invalid, UserName};
@@ -103,6 +103,9 @@ enum Command {
     /// Check a bundle: offline (files, key and certificate, hashes, `nginx -t`, `promtool check
     /// web-config`), and with --url online, as the reference guides' "Testing" section does.
     Verify(VerifyArgs),
+    /// Install a bundle on this host (files with their modes and owners, `nginx -t`, reload
+    /// nginx, restart Prometheus), check the live service, and put everything back on failure.
+    Apply(ApplyArgs),
     /// Add, remove or list basic-auth users in a bundle's .htpasswd (and web.yml), leaving
     /// other users' lines as they are.
     User(UserArgs),
@@ -168,6 +171,29 @@ struct CompletionsArgs {
 struct InitArgs {
     #[command(flatten)]
     options: Options,
+}
+
+#[derive(Debug, Args)]
+struct ApplyArgs {
+    /// The bundle folder [default: --out, else ./promsetup-bundle].
+    #[arg(value_name = "DIR")]
+    dir: Option<PathBuf>,
+
+    /// List every action (paths, modes, owners, commands) and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+
+    /// Read the password for the live check from the first line of standard input.
+    #[arg(long, conflicts_with = "password_file")]
+    password_stdin: bool,
+
+    /// Read the password for the live check from the first line of a file.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+
+    /// How to report: text for people, or json: one document.
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    format: FormatArg,
 }
 
 // Issue 13: the setup flags are not global, so `verify --help` and `user --help` list only
@@ -494,6 +520,25 @@ impl Cli {
                     url: args.url,
                     allow_cleartext_password: args.allow_cleartext_password,
                     flags: given,
+                })
+            }
+            Some(Command::Apply(args)) => {
+                let password = password_source(args.password_stdin, args.password_file)
+                    .or(given.password.clone());
+                Request::Apply(ApplyRequest {
+                    bundle: BundleOptions {
+                        dir: args.dir.or_else(|| given.out_dir.clone()),
+                        password,
+                        non_interactive: true,
+                        show: Show {
+                            format: match args.format {
+                                FormatArg::Text => ReportFormat::Text,
+                                FormatArg::Json => ReportFormat::Json,
+                            },
+                            ..show
+                        },
+                    },
+                    dry_run: args.dry_run,
                 })
             }
             Some(Command::User(args)) => Request::User(UserRequest {

@@ -5,6 +5,7 @@
 //! `console::Streams` and ends in `error::Outcome` or `error::Failure`. Commands never import
 //! each other; what two share lives below them.
 
+pub mod apply;
 pub mod ca;
 pub mod completions;
 pub mod forget;

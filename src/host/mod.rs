@@ -14,6 +14,7 @@ pub mod nginx_layout;
 pub mod program;
 pub mod prometheus_service;
 pub mod secret_input;
+pub mod services;
 pub mod system_crypt;
 
 use crate::model::setup::HostFacts;

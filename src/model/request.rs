@@ -16,6 +16,8 @@ pub enum Request {
     /// `--forget`: delete the wizard's remembered answers.
     Forget,
     Verify(VerifyRequest),
+    /// `promsetup apply [DIR]`: install a bundle on this host.
+    Apply(ApplyRequest),
     User(UserRequest),
     /// `promsetup ca ...`: the local CA.
     Ca(CaRequest),
@@ -76,6 +78,14 @@ pub struct VerifyRequest {
     /// The setup flags given too (`--domain`, `--username`, `--renew-days`), which the checks
     /// compare the bundle with.
     pub flags: Given,
+}
+
+#[derive(Debug)]
+pub struct ApplyRequest {
+    /// The folder, the password for the live check, and `--format`.
+    pub bundle: BundleOptions,
+    /// `--dry-run`: list every action, change nothing.
+    pub dry_run: bool,
 }
 
 #[derive(Debug)]

@@ -7,6 +7,7 @@
 // Tests arrange files by hand; the clippy fence is for the crate's own code.
 #![allow(clippy::disallowed_methods)]
 
+mod apply;
 mod support;
 
 mod acme;

@@ -122,6 +122,8 @@ fn changing_one_answer_rewrites_only_the_files_it_affects() {
     assert_eq!(
         changed,
         vec![
+            // The install plan records the external URL, which names the port.
+            "install-plan.json",
             "nginx.conf",
             "nginx.conf.bak",
             "prometheus.flags",

@@ -102,6 +102,7 @@ pub fn run(
     };
     steps::write_local_ca(&setup, &plan)?;
     let written = write::apply(&plan.files(), setup.out_dir(), policy)?;
+    steps::record_install_plan(&setup, &plan)?;
     let retiring = steps::retiring(&setup, &plan);
     for line in steps::retire(&setup, &retiring, true)? {
         writeln!(streams.err, "{line}")?;

@@ -100,6 +100,7 @@ pub fn run(
     };
     steps::write_local_ca(&setup, &plan)?;
     let written = write::apply(&plan.files(), setup.out_dir(), policy)?;
+    steps::record_install_plan(&setup, &plan)?;
     warnings.extend(written.warnings.iter().cloned());
     let retiring = steps::retiring(&setup, &plan);
     warnings.extend(steps::retire(&setup, &retiring, setup.force())?);

@@ -349,3 +349,23 @@ pub fn earlier_users_notes(setup: &Setup, existing: &Existing) -> Result<Vec<Str
     }
     Ok(notes)
 }
+
+/// Records the install plan in the bundle (`install-plan.json`) for `promsetup apply`; a
+/// bundle for another target gets none.
+pub fn record_install_plan(setup: &Setup, plan: &Plan) -> Result<(), Failure> {
+    let Some(text) = crate::bundle::install::record(setup, &plan.artifacts) else {
+        return Ok(());
+    };
+    let file = write::FileSpec {
+        name: crate::bundle::layout::INSTALL_PLAN_FILE,
+        contents: &text,
+        mode: 0o644,
+        access: &write::Access::Owner,
+    };
+    let policy = write::Policy {
+        force: true,
+        backups: false,
+    };
+    write::apply(&[file], setup.out_dir(), policy)?;
+    Ok(())
+}
