@@ -198,8 +198,22 @@ struct Commands {
     restart_hint: Option<String>,
 }
 
-/// The install plan the setup run recorded in the bundle.
+/// The install plan the setup run recorded in the bundle. Only a `full` bundle (its own
+/// nginx.conf) is installed by apply for now: a site or snippet file needs a link or an include
+/// in the host's configuration, which the plan does not carry yet.
 fn read_record(dir: &Path) -> Result<Recorded, Failure> {
+    use crate::bundle::layout::{NGINX_CONF_FILE, NGINX_SITE_FILE, NGINX_SNIPPET_LOCATIONS_FILE};
+    let partial = [NGINX_SITE_FILE, NGINX_SNIPPET_LOCATIONS_FILE]
+        .into_iter()
+        .find(|name| dir.join(name).exists());
+    if let (Some(name), false) = (partial, dir.join(NGINX_CONF_FILE).exists()) {
+        return Err(Failure::Usage(format!(
+            "{} is a bundle for the host's own nginx configuration ({name}): promsetup apply \
+             installs bundles of the full layout only for now. Install this one as its next \
+             steps show, or make it again with --nginx-layout full",
+            dir.display()
+        )));
+    }
     let path = dir.join(INSTALL_PLAN_FILE);
     let text = bounded_read::text_file(&path, bounded_read::ANSWERS_LIMIT).map_err(|error| {
         Failure::Usage(format!(

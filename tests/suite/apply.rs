@@ -351,3 +351,30 @@ fn a_failed_nginx_test_or_live_check_puts_every_file_back() {
     assert_eq!(after, before, "files changed by a failed apply");
     assert!(host.old_config_served());
 }
+
+/// A site-layout bundle (the default on a host whose nginx includes sites-enabled/) is refused
+/// with the way forward, before anything is read or changed.
+#[test]
+fn a_site_layout_bundle_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bundle");
+    let made = crate::support::promsetup_command()
+        .args(["--non-interactive", "--domain", "example.com"])
+        .args(["--nginx-layout", "site", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let output = crate::support::promsetup_command()
+        .args(["apply", "--dry-run"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--nginx-layout full"), "{stderr}");
+}
