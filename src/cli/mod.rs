@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, ArgMatches, Args, Parser, Subcommand};
 
-use crate::model::flags::{self, FLAGS, Flag, Reach};
+use crate::model::flags::{self, FLAGS, Flag};
 use crate::model::given::Given;
 use crate::model::password::PasswordSource;
 use crate::model::request::{
@@ -388,15 +388,10 @@ fn argument(flag: &'static Flag) -> clap::Arg {
     }
 }
 
-fn on_command_line(flag: &&'static Flag) -> bool {
-    flag.reach != Reach::AnswersOnly
-}
-
 impl Args for SetupFlags {
     fn augment_args(command: clap::Command) -> clap::Command {
         FLAGS
             .iter()
-            .filter(on_command_line)
             .fold(command, |command, flag| command.arg(argument(flag)))
     }
 
@@ -408,7 +403,7 @@ impl Args for SetupFlags {
 impl clap::FromArgMatches for SetupFlags {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
         let mut given = Given::default();
-        for flag in FLAGS.iter().filter(on_command_line) {
+        for flag in FLAGS {
             let text = if flag.is_switch() {
                 matches.get_flag(flag.name).then(|| "true".to_string())
             } else if flag.is_repeatable() {

@@ -29,8 +29,6 @@ pub enum Reach {
     Answers,
     /// Only on the command line (the password inputs: a password is never in a file of answers).
     CommandLine,
-    /// Only in answers files (the wizard's `tls` choice).
-    AnswersOnly,
 }
 
 /// One setup flag.

@@ -46,7 +46,7 @@ pub struct BadAnswer {
 }
 
 fn in_answers(reach: Reach) -> bool {
-    matches!(reach, Reach::Answers | Reach::AnswersOnly)
+    reach == Reach::Answers
 }
 
 impl Answers {
