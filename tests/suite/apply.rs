@@ -358,17 +358,7 @@ fn a_failed_nginx_test_or_live_check_puts_every_file_back() {
 fn a_site_layout_bundle_is_refused_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bundle");
-    let made = crate::support::promsetup_command()
-        .args(["--non-interactive", "--domain", "example.com"])
-        .args(["--nginx-layout", "site", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    crate::support::make_site_bundle(&out);
     let output = crate::support::promsetup_command()
         .args(["apply", "--dry-run"])
         .arg(&out)

@@ -442,6 +442,18 @@ pub fn promsetup_command() -> assert_cmd::Command {
     cmd
 }
 
+/// A bundle of the `site` layout (no nginx.conf: the default on a host whose nginx includes
+/// sites-enabled/) for example.com in `out`, its password generated into password.txt.
+pub fn make_site_bundle(out: &Path) {
+    let made = promsetup_command()
+        .args(["--non-interactive", "--domain", "example.com"])
+        .args(["--nginx-layout", "site", "--out"])
+        .arg(out)
+        .output()
+        .expect("run promsetup");
+    assert!(made.status.success(), "{}", describe_output(&made));
+}
+
 fn describe_output(output: &Output) -> String {
     format!(
         "exit status: {}\n--- stdout\n{}\n--- stderr\n{}",

@@ -636,17 +636,7 @@ fn verify_names_a_server_certificate_other_than_the_bundles() {
 fn verify_reads_a_site_layout_bundle() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bundle");
-    let made = crate::support::promsetup_command()
-        .args(["--non-interactive", "--domain", "example.com"])
-        .args(["--nginx-layout", "site", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    crate::support::make_site_bundle(&out);
     assert!(!out.join("nginx.conf").exists());
     let output = crate::support::promsetup_command()
         .arg("verify")
