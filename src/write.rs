@@ -687,11 +687,16 @@ mod tests {
     /// versions of promsetup left.
     fn old_folder() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["a.conf", "b.key"] {
-            fs::write(dir.path().join(name), format!("old {name}\n")).unwrap();
+        // Modes set explicitly: another test of this process narrows the umask for a moment,
+        // and a file made then would differ from one made before (a flaky comparison).
+        for (name, text) in [
+            ("a.conf", "old a.conf\n"),
+            ("b.key", "old b.key\n"),
+            ("a.conf.bak.7", "ancient\n"),
+        ] {
+            fs::write(dir.path().join(name), text).unwrap();
             fs::set_permissions(dir.path().join(name), fs::Permissions::from_mode(0o644)).unwrap();
         }
-        fs::write(dir.path().join("a.conf.bak.7"), "ancient\n").unwrap();
         dir
     }
 
