@@ -451,6 +451,17 @@ pub fn remove_installed(path: &Path) -> Result<bool, WriteError> {
     remove_state_file(path)
 }
 
+/// Makes the symbolic link `link` -> `target` where nothing is (a site enabled in Debian's
+/// `sites-enabled/`), then syncs its folder; `remove_installed` is its undo. An existing entry
+/// at `link` is never replaced: the caller checks what is there first.
+pub fn link(target: &Path, link: &Path) -> Result<(), WriteError> {
+    std::os::unix::fs::symlink(target, link).map_err(io_error("make the link", link))?;
+    let folder = link.parent().unwrap_or(Path::new("/"));
+    File::open(folder)
+        .and_then(|folder| folder.sync_all())
+        .map_err(io_error("sync", folder))
+}
+
 /// Removes files of `names` from `out_dir` that a bundle no longer uses, each first kept as
 /// `NAME.bak` (one generation, a copy with the file's mode, written to a temporary and renamed).
 /// Missing files are skipped; a link or a folder at a name is left alone. A crash between the

@@ -8,10 +8,12 @@
 //! targets (applied with kubectl or mounted by compose where they are) have no install entry.
 
 use crate::bundle::layout::{
-    FLAGS_FILE, HTPASSWD_FILE, NGINX_CONF_FILE, SELF_SCRAPE_PASSWORD_FILE, WEB_CONFIG_FILE,
+    FLAGS_FILE, HTPASSWD_FILE, NGINX_CONF_FILE, NGINX_SITE_FILE, NGINX_SNIPPET_HTTP_FILE,
+    NGINX_SNIPPET_LOCATIONS_FILE, SELF_SCRAPE_PASSWORD_FILE, WEB_CONFIG_FILE,
 };
-use crate::bundle::plan::{Access, Artifact};
+use crate::bundle::plan::{Access, Artifact, nginx_files};
 use crate::model::given::DeployTarget;
+use crate::model::nginx_layout::NginxLayout;
 use crate::model::setup::Setup;
 
 /// The program that reads a file on the server.
@@ -76,8 +78,16 @@ pub fn install(setup: &Setup, artifact: &Artifact) -> Option<Install> {
     let name = artifact.file_name.as_str();
     let is_tls_file = setup.certificate_file().as_deref() == Some(name)
         || setup.key_file().as_deref() == Some(name);
+    // A snippet is served by the host's own TLS server, with its own certificate: the bundle's
+    // pair is not used there, and a private key nothing uses is not installed.
+    if is_tls_file && setup.has_nginx() && setup.nginx_layout() == NginxLayout::Snippet {
+        return None;
+    }
     let (service, on_change) = match name {
-        NGINX_CONF_FILE => (Service::Nginx, OnChange::Reload),
+        NGINX_CONF_FILE
+        | NGINX_SITE_FILE
+        | NGINX_SNIPPET_HTTP_FILE
+        | NGINX_SNIPPET_LOCATIONS_FILE => (Service::Nginx, OnChange::Reload),
         HTPASSWD_FILE => (Service::Nginx, OnChange::Nothing),
         WEB_CONFIG_FILE | SELF_SCRAPE_PASSWORD_FILE => (Service::Prometheus, OnChange::Nothing),
         FLAGS_FILE => (Service::Prometheus, OnChange::Restart),
@@ -103,8 +113,52 @@ pub fn install(setup: &Setup, artifact: &Artifact) -> Option<Install> {
     })
 }
 
+/// The link that enables a site where the host's nginx reads a folder of links to the files
+/// (Debian's `sites-enabled/NAME` -> `sites-available/NAME`): `(link, target)`.
+pub fn site_link(setup: &Setup) -> Option<(String, String)> {
+    if !setup.has_nginx() || setup.nginx_layout() != NginxLayout::Site {
+        return None;
+    }
+    let link_folder = setup.site_folder().link_folder()?;
+    let (name, _, dir) = nginx_files(setup).into_iter().next()?;
+    Some((
+        setup.conf_dir().join(&format!("{link_folder}/{name}")),
+        dir.join(name),
+    ))
+}
+
+/// The snippet layout's file of `location` blocks on the server: the host's own TLS `server`
+/// for the domain must `include` it.
+pub fn snippet_locations(setup: &Setup) -> Option<String> {
+    if !setup.has_nginx() || setup.nginx_layout() != NginxLayout::Snippet {
+        return None;
+    }
+    nginx_files(setup)
+        .into_iter()
+        .find(|(name, _, _)| *name == NGINX_SNIPPET_LOCATIONS_FILE)
+        .map(|(name, _, dir)| dir.join(name))
+}
+
+/// Where this host's nginx answers for the service: the live check connects there and sends the
+/// URL's name (as `curl --resolve`), so it works before DNS points at the server. Loopback when
+/// nginx listens on every address; else the first `--bind` address (loopback for `0.0.0.0`, `::`).
+pub fn connect_address(setup: &Setup) -> Option<std::net::SocketAddr> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    if !setup.has_nginx() {
+        return None;
+    }
+    let ip = match setup.bind().first() {
+        None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        Some(ip) if ip.is_unspecified() && ip.is_ipv4() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        Some(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        Some(ip) => *ip,
+    };
+    Some(std::net::SocketAddr::new(ip, setup.port().get()))
+}
+
 /// The install plan as `promsetup apply` reads it from the bundle (`install-plan.json`): what
 /// the setup run decided, so apply needs neither the answers nor the host's facts again.
+/// Fields added after version 1 are optional, so a plan of an older bundle still reads.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Recorded {
     pub version: u32,
@@ -115,6 +169,29 @@ pub struct Recorded {
     /// The bundle's certificate file, the live check's only trust anchor; `None` without TLS.
     pub certificate: Option<String>,
     pub files: Vec<RecordedFile>,
+    /// `full`, `site` or `snippet`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<String>,
+    /// Symbolic links to make (Debian's sites-enabled/).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<RecordedLink>,
+    /// The snippet's locations file, which the host's server for the domain must include.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<String>,
+    /// nginx's configuration folder, searched for that include.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nginx_conf_dir: Option<String>,
+    /// The address the live check connects to (`IP:PORT`); `None`: the URL's host, by DNS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecordedLink {
+    /// The link's absolute path.
+    pub path: String,
+    /// The absolute path it points to.
+    pub target: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -155,8 +232,20 @@ pub fn record(setup: &Setup, artifacts: &[Artifact]) -> Option<Vec<u8>> {
         version: 1,
         url: setup.external_url(),
         username: setup.username().as_str().to_string(),
-        certificate: setup.certificate_file(),
+        certificate: setup
+            .certificate_file()
+            .filter(|_| !(setup.has_nginx() && setup.nginx_layout() == NginxLayout::Snippet)),
         files,
+        layout: setup
+            .has_nginx()
+            .then(|| setup.nginx_layout().as_str().to_string()),
+        links: site_link(setup)
+            .map(|(path, target)| RecordedLink { path, target })
+            .into_iter()
+            .collect(),
+        include: snippet_locations(setup),
+        nginx_conf_dir: setup.has_nginx().then(|| setup.conf_dir().to_string()),
+        connect: connect_address(setup).map(|address| address.to_string()),
     };
     let mut text = serde_json::to_vec_pretty(&recorded).expect("plain data serialises");
     text.push(b'\n');

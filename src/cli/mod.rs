@@ -22,7 +22,7 @@ use crate::model::request::{
     UserAction, UserRequest, VerifyRequest,
 };
 use crate::model::request::{CompletionsRequest, ManRequest};
-use crate::model::values::{BcryptCost, Domain, Invalid, UserName};
+use crate::model::values::{BcryptCost, ConnectAddress, Domain, Invalid, UserName};
 use value_parser::{FlagValue, checked};
 
 /// Parses the process's arguments; on a bad command line clap prints why and exits with 2.
@@ -183,6 +183,12 @@ struct ApplyArgs {
     #[arg(long)]
     dry_run: bool,
 
+    /// How long the live check waits for a restarted Prometheus to answer through nginx before
+    /// it counts as failed and everything is put back (a reload alone is waited for 5 s).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    wait: u64,
+
     /// Read the password for the live check from the first line of standard input.
     #[arg(long, conflicts_with = "password_file")]
     password_stdin: bool,
@@ -215,6 +221,12 @@ struct VerifyArgs {
     /// path can read it). Without this flag verify checks such a URL without the password.
     #[arg(long)]
     allow_cleartext_password: bool,
+
+    /// Connect to this address (IP, or IP:PORT) for --url instead of looking its host up, as
+    /// curl's --resolve does: check a server before DNS points at it, or one nginx of several.
+    /// The URL's name is still sent and TLS still checks it.
+    #[arg(long, value_name = "ADDRESS", value_parser = checked::<ConnectAddress>(), requires = "url")]
+    connect: Option<ConnectAddress>,
 
     /// The name the certificate must cover [default: the bundle's].
     #[arg(long, value_name = "NAME", value_parser = checked::<Domain>())]
@@ -514,6 +526,7 @@ impl Cli {
                     },
                     url: args.url,
                     allow_cleartext_password: args.allow_cleartext_password,
+                    connect: args.connect,
                     flags: given,
                 })
             }
@@ -534,6 +547,7 @@ impl Cli {
                         },
                     },
                     dry_run: args.dry_run,
+                    restart_wait: std::time::Duration::from_secs(args.wait),
                 })
             }
             Some(Command::User(args)) => Request::User(UserRequest {

@@ -26,7 +26,7 @@ use crate::console::Streams;
 use crate::error::{Failure, Outcome};
 use crate::host::lock_wait;
 use crate::host::secret_input::{self, PasswordError};
-use crate::model::password::{Password, PasswordSource};
+use crate::model::password::Password;
 use crate::model::request::{ReportFormat, UserAction, UserRequest};
 use crate::model::setup::{
     DEFAULT_BCRYPT_COST, DEFAULT_OUT_DIR, DEFAULT_PROMETHEUS_BCRYPT_COST,
@@ -277,14 +277,7 @@ fn obtain_password(
     stdin: &mut dyn BufRead,
     prompter: Option<&mut dyn Prompter>,
 ) -> Result<(Password, Origin), Failure> {
-    let environment = secret_input::from_environment()?;
-    let source = request
-        .bundle
-        .password
-        .clone()
-        .or_else(|| environment.is_some().then_some(PasswordSource::Environment));
-    if let Some(source) = source {
-        let obtained = secret_input::obtain(&source, stdin, environment)?;
+    if let Some(obtained) = secret_input::given(request.bundle.password.as_ref(), stdin)? {
         return Ok((obtained.password, Origin::Given));
     }
     match prompter {

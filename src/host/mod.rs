@@ -7,6 +7,7 @@
 
 pub mod bounded_read;
 pub mod hash_timing;
+pub mod http_client;
 pub mod local_ca;
 pub mod lock_wait;
 pub mod nginx;

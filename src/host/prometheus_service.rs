@@ -16,6 +16,11 @@ const UNIT_FILES: &[&str] = &[
     "/usr/lib/systemd/system/prometheus.service",
 ];
 pub const DEFAULT_FILE: &str = "/etc/default/prometheus";
+/// Where `promsetup apply` puts the systemd drop-in (`bundle::prometheus_handoff`).
+pub const DROP_IN_PATH: &str = "/etc/systemd/system/prometheus.service.d/promsetup.conf";
+/// The Debian package's init script, which reads `ARGS` from `DEFAULT_FILE`: what restarts
+/// Prometheus on a host without systemd (a container, sysvinit).
+pub const INIT_SCRIPT: &str = "/etc/init.d/prometheus";
 
 pub fn probe() -> PrometheusService {
     let unit = UNIT_FILES

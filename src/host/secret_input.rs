@@ -101,6 +101,21 @@ pub struct ObtainedPassword {
     pub generated: bool,
 }
 
+/// The password a flag's source names, else `PROMSETUP_PASSWORD` when it is set, else `None`
+/// (the caller asks, generates, or goes without).
+pub fn given(
+    source: Option<&PasswordSource>,
+    stdin: &mut dyn BufRead,
+) -> Result<Option<ObtainedPassword>, PasswordError> {
+    let environment = from_environment()?;
+    let source = source
+        .cloned()
+        .or_else(|| environment.is_some().then_some(PasswordSource::Environment));
+    source
+        .map(|source| obtain(&source, stdin, environment))
+        .transpose()
+}
+
 /// Reads or generates the password. `environment` is the value of `PROMSETUP_PASSWORD`, passed in
 /// so that this stays testable without touching the process environment.
 pub fn obtain(

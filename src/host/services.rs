@@ -1,14 +1,16 @@
 //! The service manager `promsetup apply` talks to: `nginx -t`, reloading nginx (`systemctl reload
 //! nginx` where systemd runs, `nginx -s reload` otherwise) and restarting Prometheus (`systemctl
-//! restart prometheus` where systemd runs; otherwise only the command is named). Programs are
-//! found by absolute path and run with a minimal environment (`program`).
+//! daemon-reload` and `systemctl restart prometheus` where systemd runs; the Debian package's
+//! `/etc/init.d/prometheus restart` where it is installed and systemd does not run, as in a
+//! container or under sysvinit; otherwise only the command is named). Programs are found by
+//! absolute path and run with a minimal environment (`program`).
 //!
 //! It runs commands it is asked to run and must not write files itself.
 
 use std::path::Path;
 use std::process::Command;
 
-use crate::host::program;
+use crate::host::{program, prometheus_service};
 
 /// One command line, as shown by `--dry-run` and run by `Services`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,27 +41,44 @@ pub trait ServiceManager {
     fn reload_nginx(&self) -> CommandLine;
     /// `None`: promsetup cannot restart Prometheus here; `restart_hint` says how.
     fn restart_prometheus(&self) -> Option<CommandLine>;
+    /// What makes the service manager read a changed unit drop-in (`systemctl daemon-reload`);
+    /// `None` where there is none.
+    fn reload_units(&self) -> Option<CommandLine>;
     fn restart_hint(&self) -> String;
     /// Runs `command`; `Err` holds its exit status and output.
     fn run(&self, command: &CommandLine) -> Result<(), String>;
 }
 
-/// The host's own: systemd when `/run/systemd/system` exists, plain `nginx` otherwise.
+/// The host's own: systemd when `/run/systemd/system` exists, plain `nginx` and Prometheus's
+/// init script otherwise.
 pub struct Host {
     systemd: bool,
+    /// The Debian package's init script, when it is installed.
+    init_script: Option<&'static str>,
 }
 
 impl Host {
-    /// A host with (`true`) or without systemd, whatever this one runs.
+    /// A host with (`true`) or without systemd and no init script, whatever this one runs.
     pub fn with_systemd(systemd: bool) -> Host {
-        Host { systemd }
+        Host {
+            systemd,
+            init_script: None,
+        }
     }
 
     pub fn detect() -> Host {
+        let init_script = prometheus_service::INIT_SCRIPT;
         Host {
             systemd: Path::new("/run/systemd/system").is_dir(),
+            init_script: is_executable(Path::new(init_script)).then_some(init_script),
         }
     }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
 impl ServiceManager for Host {
@@ -75,18 +94,24 @@ impl ServiceManager for Host {
     }
 
     fn restart_prometheus(&self) -> Option<CommandLine> {
+        match (self.systemd, self.init_script) {
+            (true, _) => Some(CommandLine::new("systemctl", &["restart", "prometheus"])),
+            (false, Some(script)) => Some(CommandLine::new(script, &["restart"])),
+            (false, None) => None,
+        }
+    }
+
+    fn reload_units(&self) -> Option<CommandLine> {
         self.systemd
-            .then(|| CommandLine::new("systemctl", &["restart", "prometheus"]))
+            .then(|| CommandLine::new("systemctl", &["daemon-reload"]))
     }
 
     fn restart_hint(&self) -> String {
-        match self.systemd {
-            true => "systemctl restart prometheus".into(),
-            false => {
-                "restart Prometheus with its new flags (e.g. `rc-service prometheus restart`, \
-                      or `docker restart prometheus`)"
-                    .into()
-            }
+        match self.restart_prometheus() {
+            Some(command) => command.shown(),
+            None => "restart Prometheus with its new flags (e.g. `rc-service prometheus restart`, \
+                     or `docker restart prometheus`)"
+                .into(),
         }
     }
 
@@ -97,7 +122,11 @@ impl ServiceManager for Host {
 
 /// Runs `command` by absolute path with a minimal environment.
 pub fn run_command(command: &CommandLine) -> Result<(), String> {
-    let Some(path) = program::find(&command.program) else {
+    let path = match command.program.starts_with('/') {
+        true => Some(std::path::PathBuf::from(&command.program)).filter(|path| is_executable(path)),
+        false => program::find(&command.program),
+    };
+    let Some(path) = path else {
         return Err(format!("{} is not installed", command.program));
     };
     let mut child: Command = program::command_at(&path);
@@ -122,14 +151,30 @@ mod tests {
 
     #[test]
     fn without_systemd_nginx_reloads_itself_and_prometheus_is_named() {
-        let host = Host { systemd: false };
+        let host = Host::with_systemd(false);
         assert_eq!(host.reload_nginx().shown(), "nginx -s reload");
         assert_eq!(host.restart_prometheus(), None);
-        let host = Host { systemd: true };
+        assert_eq!(host.reload_units(), None);
+        let host = Host {
+            init_script: Some("/etc/init.d/prometheus"),
+            ..Host::with_systemd(false)
+        };
+        assert_eq!(
+            host.restart_prometheus().unwrap().shown(),
+            "/etc/init.d/prometheus restart"
+        );
+        let host = Host {
+            init_script: Some("/etc/init.d/prometheus"),
+            ..Host::with_systemd(true)
+        };
         assert_eq!(host.reload_nginx().shown(), "systemctl reload nginx");
         assert_eq!(
             host.restart_prometheus().unwrap().shown(),
             "systemctl restart prometheus"
+        );
+        assert_eq!(
+            host.reload_units().unwrap().shown(),
+            "systemctl daemon-reload"
         );
     }
 }

@@ -75,6 +75,8 @@ pub struct VerifyRequest {
     /// `--allow-cleartext-password`: send the password to an http:// URL even when the bundle
     /// serves TLS.
     pub allow_cleartext_password: bool,
+    /// `--connect`: where the online checks connect, whatever DNS says of the URL's host.
+    pub connect: Option<crate::model::values::ConnectAddress>,
     /// The setup flags given too (`--domain`, `--username`, `--renew-days`), which the checks
     /// compare the bundle with.
     pub flags: Given,
@@ -86,6 +88,8 @@ pub struct ApplyRequest {
     pub bundle: BundleOptions,
     /// `--dry-run`: list every action, change nothing.
     pub dry_run: bool,
+    /// `--wait`: how long the live check waits for a restarted Prometheus.
+    pub restart_wait: std::time::Duration,
 }
 
 #[derive(Debug)]

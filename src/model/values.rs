@@ -564,6 +564,34 @@ impl FromStr for BindAddress {
     }
 }
 
+/// Where a check connects instead of looking up the URL's host (`verify --connect`, as curl's
+/// `--resolve`): `IP` (the URL's port) or `IP:PORT`, an IPv6 address in brackets with a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectAddress {
+    pub ip: IpAddr,
+    pub port: Option<u16>,
+}
+
+impl FromStr for ConnectAddress {
+    type Err = Invalid;
+
+    fn from_str(input: &str) -> Result<Self, Invalid> {
+        if let Ok(socket) = input.parse::<std::net::SocketAddr>() {
+            return Ok(ConnectAddress {
+                ip: socket.ip(),
+                port: Some(socket.port()),
+            });
+        }
+        let BindAddress(ip) = input.parse().map_err(|_| {
+            Invalid(format!(
+                "'{}' is not an address; give IP or IP:PORT, such as 127.0.0.1,                  192.0.2.10:8443 or [::1]:443",
+                input.escape_debug()
+            ))
+        })?;
+        Ok(ConnectAddress { ip, port: None })
+    }
+}
+
 /// The addresses a server listens on (`--bind`, repeatable): one or more `BindAddress`es, given
 /// as repeated flags or comma-separated (`127.0.0.1,::1`, also the answers-file form), each at
 /// most once.

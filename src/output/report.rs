@@ -8,14 +8,11 @@ use serde::Serialize;
 
 use crate::bundle::install;
 use crate::bundle::layout::LOCAL_CA_CERT_FILE;
-use crate::bundle::layout::{
-    FLAGS_FILE, NGINX_SNIPPET_LOCATIONS_FILE, PROMETHEUS_DEFAULT_FILE, PROMETHEUS_DROP_IN_FILE,
-};
+use crate::bundle::layout::{FLAGS_FILE, PROMETHEUS_DEFAULT_FILE, PROMETHEUS_DROP_IN_FILE};
 use crate::bundle::layout::{PASSWORD_FILE, SCRAPE_SNIPPET_FILE, WEB_CONFIG_FILE};
-use crate::bundle::plan::{Access, Plan, nginx_files};
+use crate::bundle::plan::{Access, Plan};
 use crate::bundle::templates::{self, RenderError, Templates};
 use crate::model::given::DeployTarget;
-use crate::model::nginx_layout::NginxLayout;
 use crate::model::setup::{Setup, Tls};
 use crate::model::values::Domain;
 use crate::output::command::shell_quote;
@@ -53,7 +50,8 @@ fn install_lines(setup: &Setup, plan: &Plan, out: &str) -> Vec<String> {
         let Some(dir) = &artifact.server_dir else {
             continue;
         };
-        if out_real.as_deref() == Some(dir.path()) {
+        // The same files as the install plan (a snippet's unused pair is not installed).
+        if install::install(setup, artifact).is_none() || out_real.as_deref() == Some(dir.path()) {
             continue;
         }
         if !folders.contains(&dir.to_string()) {
@@ -115,16 +113,8 @@ struct NextStepValues {
 /// `ln -s` of the site into the folder nginx reads, where the file is written elsewhere
 /// (Debian's sites-available/ and sites-enabled/).
 fn site_link(setup: &Setup) -> Option<String> {
-    if !setup.has_nginx() || setup.nginx_layout() != NginxLayout::Site {
-        return None;
-    }
-    let link_folder = setup.site_folder().link_folder()?;
-    let (name, _, dir) = nginx_files(setup).into_iter().next()?;
-    Some(format!(
-        "ln -sfn {} {}",
-        dir.join(name),
-        setup.conf_dir().join(&format!("{link_folder}/{name}"))
-    ))
+    let (link, target) = install::site_link(setup)?;
+    Some(format!("ln -sfn {target} {link}"))
 }
 
 /// The next steps, rendered from `templates/next-steps.txt.tera`.
@@ -180,14 +170,8 @@ pub fn next_steps(
         default_file: PROMETHEUS_DEFAULT_FILE,
         drop_in_file: PROMETHEUS_DROP_IN_FILE,
         site_link: site_link(setup),
-        include_line: (setup.nginx_layout() == NginxLayout::Snippet).then(|| {
-            let locations = nginx_files(setup)
-                .into_iter()
-                .find(|(name, _, _)| *name == NGINX_SNIPPET_LOCATIONS_FILE)
-                .map(|(name, _, dir)| dir.join(name))
-                .expect("a snippet has its locations file");
-            format!("include {locations};")
-        }),
+        include_line: install::snippet_locations(setup)
+            .map(|locations| format!("include {locations};")),
     };
     templates.render(templates::NEXT_STEPS, &values)
 }

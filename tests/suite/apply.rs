@@ -1,23 +1,22 @@
 //! `promsetup apply`: a real nginx and Prometheus, in a private mount namespace (tmpfs over
-//! /etc/nginx, /etc/prometheus, /etc/default, /run and /var/log/nginx), so the machine's own
-//! files are never touched. nginx is started on an old configuration (plain HTTP, "old config"),
+//! /etc/nginx, /etc/prometheus, /etc/default, /run and /var/log/nginx, and over the folders of
+//! init scripts and units, so this host has no Prometheus service: Prometheus is started by the
+//! test), so the machine's own files are never touched. nginx is started on an old configuration (plain HTTP, "old config"),
 //! promsetup apply runs inside the namespace (`nsenter`), and its files are read through
 //! /proc/PID/root.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::Output;
 
-use crate::support::{PASSWORD, Prometheus, curl, free_port, require};
+use crate::support::{Namespace, PASSWORD, Prometheus, curl, free_port, require};
 
 const OLD_BODY: &str = "old config";
 
-/// The namespace: a shell holding it, nginx started inside on the old configuration.
+/// The namespace, nginx started inside on the old configuration.
 struct Host {
-    shell: Child,
-    stdin: Option<ChildStdin>,
+    namespace: Namespace,
     root: tempfile::TempDir,
     port: u16,
 }
@@ -42,45 +41,30 @@ impl Host {
              location / {{ return 200 \"{OLD_BODY}\\n\"; }}\n    }}\n}}\n"
         );
         fs::write(root.path().join("old-nginx.conf"), old).unwrap();
-        let mut shell = Command::new(require("unshare").unwrap())
-            .args(["--mount", "--propagation", "private", "sh", "-c"])
-            .arg(
-                "set -e; cp /etc/nginx/mime.types \"$1/mime.types\" 2>/dev/null || true; \
-                 for d in /etc/nginx /etc/prometheus /etc/default /run /var/log/nginx; do \
-                 mkdir -p $d; mount -t tmpfs tmpfs $d; done; \
-                 cp \"$1/old-nginx.conf\" /etc/nginx/nginx.conf; \
-                 [ -f \"$1/mime.types\" ] && cp \"$1/mime.types\" /etc/nginx/; \
-                 nginx </dev/null >/dev/null 2>&1; echo ready; read line || true; \
-                 nginx -s quit </dev/null >/dev/null 2>&1 || true",
-            )
-            .arg("sh")
-            .arg(root.path())
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("unshare");
-        let stdin = shell.stdin.take();
-        let mut line = String::new();
-        BufReader::new(shell.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let namespace = Namespace::start(
+            "set -e; cp /etc/nginx/mime.types \"$1/mime.types\" 2>/dev/null || true; \
+             for d in /etc/nginx /etc/prometheus /etc/default /run /var/log/nginx \
+             /etc/init.d /etc/systemd/system /usr/lib/systemd/system; do \
+             mkdir -p $d; mount -t tmpfs tmpfs $d; done; \
+             cp \"$1/old-nginx.conf\" /etc/nginx/nginx.conf; \
+             [ -f \"$1/mime.types\" ] && cp \"$1/mime.types\" /etc/nginx/; \
+             nginx </dev/null >/dev/null 2>&1; echo ready; read line || true; \
+             kill -QUIT \"$(cat /run/nginx.pid)\" 2>/dev/null || true",
+            root.path(),
+            &["/run/nginx.pid"],
+        );
         let host = Host {
-            shell,
-            stdin,
+            namespace,
             root,
             port,
         };
-        assert_eq!(line.trim(), "ready", "the namespace did not start nginx");
         host.wait_for(|| host.old_config_served());
         Some(host)
     }
 
     /// A path inside the namespace, as this process can read it.
     fn inside(&self, path: &str) -> PathBuf {
-        PathBuf::from(format!("/proc/{}/root{path}", self.shell.id()))
+        self.namespace.inside(path)
     }
 
     fn old_config_served(&self) -> bool {
@@ -98,23 +82,7 @@ impl Host {
 
     /// `promsetup args` inside the namespace, with `stdin`.
     fn promsetup(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut command = Command::new(require("nsenter").unwrap());
-        command
-            .arg(format!("--mount=/proc/{}/ns/mnt", self.shell.id()))
-            .arg(env!("CARGO_BIN_EXE_promsetup"))
-            .args(args)
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().unwrap();
-        let mut input = child.stdin.take().unwrap();
-        if let Some(text) = stdin {
-            input.write_all(text.as_bytes()).unwrap();
-        }
-        drop(input);
-        child.wait_with_output().unwrap()
+        self.namespace.promsetup(args, stdin)
     }
 
     /// Every file under the namespace's /etc/nginx and /etc/prometheus: name, mode, bytes.
@@ -135,24 +103,6 @@ impl Host {
         }
         found.sort();
         found
-    }
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        // The shell stops nginx (`nginx -s quit`) when its standard input ends.
-        drop(self.stdin.take());
-        let stopped = (0..100).any(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            matches!(self.shell.try_wait(), Ok(Some(_)))
-        });
-        if !stopped {
-            if let Ok(pid) = fs::read_to_string(self.inside("/run/nginx.pid")) {
-                let _ = Command::new("kill").args(["-TERM", pid.trim()]).status();
-            }
-            let _ = self.shell.kill();
-            let _ = self.shell.wait();
-        }
     }
 }
 
@@ -303,6 +253,16 @@ fn apply_installs_the_files_and_the_reloaded_nginx_asks_for_the_password() {
     );
     let shown = String::from_utf8_lossy(&output.stdout);
     assert!(shown.contains("applied: 5 file(s) changed"), "{shown}");
+    // No Prometheus service here: the flags file is installed and the restart is the user's.
+    assert!(
+        shown.contains("Prometheus's flags changed and promsetup cannot restart it here"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("no Prometheus service found here")
+            || shown.contains("this is a container: add @/etc/prometheus/prometheus.flags"),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -350,21 +310,4 @@ fn a_failed_nginx_test_or_live_check_puts_every_file_back() {
         .collect();
     assert_eq!(after, before, "files changed by a failed apply");
     assert!(host.old_config_served());
-}
-
-/// A site-layout bundle (the default on a host whose nginx includes sites-enabled/) is refused
-/// with the way forward, before anything is read or changed.
-#[test]
-fn a_site_layout_bundle_is_refused_with_what_to_do() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("bundle");
-    crate::support::make_site_bundle(&out);
-    let output = crate::support::promsetup_command()
-        .args(["apply", "--dry-run"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("--nginx-layout full"), "{stderr}");
 }

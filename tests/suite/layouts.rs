@@ -127,7 +127,7 @@ struct DebianHost {
     root: tempfile::TempDir,
 }
 
-const DEBIAN_NGINX_CONF: &str = "user www-data;
+pub(crate) const DEBIAN_NGINX_CONF: &str = "user www-data;
 worker_processes auto;
 pid /run/nginx.pid;
 error_log /var/log/nginx/error.log;
@@ -152,6 +152,45 @@ http {
 }
 ";
 
+/// A copy of this machine's /etc/nginx at `to`, as the Debian package leaves it: its own
+/// nginx.conf, only the default site enabled, that site moved to `plain_port` on loopback.
+pub(crate) fn copy_debian_nginx(to: &Path, plain_port: u16) {
+    let copied = Command::new("cp")
+        .args(["-a", "/etc/nginx"])
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(copied.success(), "cp -a /etc/nginx");
+    // Debian 12's own nginx.conf (nginx-common 1.22.1, comments left out): the machine's copy may
+    // have been replaced by someone's test or deployment, and the tests are about the package's
+    // layout.
+    fs::write(to.join("nginx.conf"), DEBIAN_NGINX_CONF).unwrap();
+    let default_site = to.join("sites-available/default");
+    // Only Debian's default site enabled, as the package leaves it.
+    let enabled = to.join("sites-enabled");
+    fs::remove_dir_all(&enabled).unwrap();
+    fs::create_dir(&enabled).unwrap();
+    std::os::unix::fs::symlink(
+        "/etc/nginx/sites-available/default",
+        enabled.join("default"),
+    )
+    .unwrap();
+    let text = fs::read_to_string(&default_site).unwrap();
+    assert!(text.contains("listen 80 default_server;"), "{text}");
+    fs::write(
+        &default_site,
+        text.replace(
+            "listen 80 default_server;",
+            &format!("listen 127.0.0.1:{plain_port} default_server;"),
+        )
+        .replace(
+            "listen [::]:80 default_server;",
+            &format!("listen [::1]:{plain_port} default_server;"),
+        ),
+    )
+    .unwrap();
+}
+
 impl DebianHost {
     /// The copy, with the default site moved to `plain_port`; `None` (skip) without root,
     /// unshare or Debian's layout outside CI.
@@ -171,40 +210,7 @@ impl DebianHost {
         for folder in ["etc", "run", "log", "bundle"] {
             fs::create_dir(root.path().join(folder)).unwrap();
         }
-        let copied = Command::new("cp")
-            .args(["-a", "/etc/nginx"])
-            .arg(root.path().join("etc/nginx"))
-            .status()
-            .unwrap();
-        assert!(copied.success(), "cp -a /etc/nginx");
-        // Debian 12's own nginx.conf (nginx-common 1.22.1, comments left out): the machine's
-        // copy may have been replaced by someone's test or deployment, and this test is about
-        // the package's layout.
-        fs::write(root.path().join("etc/nginx/nginx.conf"), DEBIAN_NGINX_CONF).unwrap();
-        let default_site = root.path().join("etc/nginx/sites-available/default");
-        // Only Debian's default site enabled, as the package leaves it.
-        let enabled = root.path().join("etc/nginx/sites-enabled");
-        fs::remove_dir_all(&enabled).unwrap();
-        fs::create_dir(&enabled).unwrap();
-        std::os::unix::fs::symlink(
-            "/etc/nginx/sites-available/default",
-            enabled.join("default"),
-        )
-        .unwrap();
-        let text = fs::read_to_string(&default_site).unwrap();
-        assert!(text.contains("listen 80 default_server;"), "{text}");
-        fs::write(
-            &default_site,
-            text.replace(
-                "listen 80 default_server;",
-                &format!("listen 127.0.0.1:{plain_port} default_server;"),
-            )
-            .replace(
-                "listen [::]:80 default_server;",
-                &format!("listen [::1]:{plain_port} default_server;"),
-            ),
-        )
-        .unwrap();
+        copy_debian_nginx(&root.path().join("etc/nginx"), plain_port);
         Some(DebianHost { root })
     }
 
@@ -340,7 +346,7 @@ impl Drop for RunningNginx {
 }
 
 /// Another virtual host on the same TLS port: its own name and a certificate from openssl.
-fn add_other_tls_site(etc: &Path, port: u16, include: Option<&str>, name: &str) {
+pub(crate) fn add_other_tls_site(etc: &Path, port: u16, include: Option<&str>, name: &str) {
     let openssl = require("openssl").expect("openssl");
     let made = Command::new(openssl)
         .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
@@ -348,6 +354,9 @@ fn add_other_tls_site(etc: &Path, port: u16, include: Option<&str>, name: &str) 
         .arg(format!("/CN={name}"))
         .arg("-addext")
         .arg(format!("subjectAltName=DNS:{name}"))
+        // A server's certificate, not a CA's (openssl's default for -x509): clients that check
+        // (rustls, Go) refuse a CA certificate as the server's own.
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
         .arg("-keyout")
         .arg(etc.join(format!("{name}.key")))
         .arg("-out")

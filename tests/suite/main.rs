@@ -8,6 +8,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod apply;
+mod apply_debian;
 mod support;
 
 mod acme;

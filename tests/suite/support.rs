@@ -1565,3 +1565,122 @@ pub fn request(
     args.push(format!("{}{path}", bundle.origin()));
     curl(&args)
 }
+
+// ---------------------------------------------------------------------------------------------
+// A private mount namespace
+
+/// A private mount namespace held by a shell (`unshare -m`): its script mounts over the
+/// machine's folders and starts services, prints `ready`, waits for its standard input to end,
+/// then stops them. Commands run inside it with `nsenter`; its files are read from outside
+/// through /proc/PID/root. The machine's own files are never touched.
+pub struct Namespace {
+    shell: Child,
+    stdin: Option<std::process::ChildStdin>,
+    /// Pid files (inside) of the services to kill if the shell does not stop them in time.
+    pid_files: &'static [&'static str],
+}
+
+impl Namespace {
+    /// Runs `script` (`sh -c`, with `$1` = `arg`) in a new namespace; returns once it has
+    /// printed `ready`.
+    pub fn start(script: &str, arg: &Path, pid_files: &'static [&'static str]) -> Namespace {
+        use std::io::BufRead;
+        let mut shell = Command::new(require("unshare").expect("unshare"))
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                "sh",
+            ])
+            .arg(arg)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("unshare");
+        let stdin = shell.stdin.take();
+        let mut line = String::new();
+        std::io::BufReader::new(shell.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let namespace = Namespace {
+            shell,
+            stdin,
+            pid_files,
+        };
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "the namespace's script did not finish"
+        );
+        namespace
+    }
+
+    /// A path inside the namespace, as this process can read it.
+    pub fn inside(&self, path: &str) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root{path}", self.shell.id()))
+    }
+
+    /// `promsetup args` inside the namespace, with `stdin`.
+    pub fn promsetup(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = Command::new(require("nsenter").expect("nsenter"))
+            .arg(format!("--mount=/proc/{}/ns/mnt", self.shell.id()))
+            .arg(env!("CARGO_BIN_EXE_promsetup"))
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        // The services it started, known now: once the shell is gone its /proc root is too.
+        let namespace = fs::read_link(format!("/proc/{}/ns/mnt", self.shell.id())).ok();
+        let pids: Vec<String> = self
+            .pid_files
+            .iter()
+            .filter_map(|file| fs::read_to_string(self.inside(file)).ok())
+            .map(|pid| pid.trim().to_string())
+            .collect();
+        // The script stops its services when its standard input ends.
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && !matches!(self.shell.try_wait(), Ok(Some(_))) {
+            thread::sleep(POLL_INTERVAL);
+        }
+        let _ = self.shell.kill();
+        let _ = self.shell.wait();
+        // A service the script could not stop (nginx -s quit refuses a broken configuration)
+        // is killed: only a process still in this namespace, never a reused pid.
+        let in_namespace = |pid: &str| {
+            let same = fs::read_link(format!("/proc/{pid}/ns/mnt")).ok();
+            same.is_some() && same == namespace
+        };
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline && pids.iter().any(|pid| in_namespace(pid)) {
+            thread::sleep(POLL_INTERVAL);
+        }
+        for pid in pids.iter().filter(|pid| in_namespace(pid)) {
+            // Its process group too: a daemon's workers share its group.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}"), pid])
+                .status();
+        }
+    }
+}

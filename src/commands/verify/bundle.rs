@@ -429,6 +429,12 @@ impl Verifier<'_, '_> {
         };
         if self.bundle.nginx_file != NGINX_CONF_FILE {
             let file = self.bundle.nginx_file;
+            if self.host_config_tested {
+                self.report.ok(&format!(
+                    "{file} is installed and nginx -t passed on the host's whole configuration"
+                ));
+                return;
+            }
             self.report.warn(
                 &format!(
                     "{file} is a part of the host's nginx configuration: nginx -t checks the \

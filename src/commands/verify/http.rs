@@ -3,7 +3,7 @@
 //! returns the answer's status, headers of interest and a capped body. It must not judge
 //! answers (the checks do) or send anything but GET.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::error::Failure;
@@ -148,24 +148,13 @@ pub(super) fn trust_anchors(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> 
         .collect()
 }
 
-/// An agent that follows no redirect (each is checked), treats every status as an answer, and
-/// goes straight to the server, whatever proxy the environment names: the server is what is
-/// tested.
-pub(super) fn agent(anchors: Option<Vec<ureq::tls::Certificate<'static>>>) -> ureq::Agent {
-    let mut tls = ureq::tls::TlsConfig::builder();
-    if let Some(anchors) = anchors {
-        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&anchors));
-    }
-    ureq::Agent::config_builder()
-        .tls_config(tls.build())
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .proxy(None)
-        .timeout_global(Some(REQUEST_TIMEOUT))
-        .user_agent(concat!("promsetup-verify/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+/// The online checks' agent (`host::http_client`): only the bundle's certificate trusted, no
+/// redirect followed, `connect` for `--connect`.
+pub(super) fn agent(
+    anchors: Option<Vec<ureq::tls::Certificate<'static>>>,
+    connect: Option<SocketAddr>,
+) -> ureq::Agent {
+    crate::host::http_client::agent(anchors, connect, REQUEST_TIMEOUT)
 }
 
 pub(super) fn fetch(

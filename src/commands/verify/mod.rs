@@ -36,14 +36,14 @@ mod web_config;
 use std::path::{Path, PathBuf};
 
 use crate::bundle::layout::{
-    FLAGS_FILE, NGINX_CONF_FILE, NGINX_SITE_FILE, NGINX_SNIPPET_HTTP_FILE,
+    FLAGS_FILE, INSTALL_PLAN_FILE, NGINX_CONF_FILE, NGINX_SITE_FILE, NGINX_SNIPPET_HTTP_FILE,
     NGINX_SNIPPET_LOCATIONS_FILE, WEB_CONFIG_FILE,
 };
 use crate::console::Streams;
 use crate::error::{Failure, Outcome};
 use crate::host::secret_input::{self as secret};
 use crate::model::given::Given;
-use crate::model::password::{Password, PasswordSource};
+use crate::model::password::Password;
 use crate::model::request::{ReportFormat, VerifyRequest};
 use crate::model::setup::DEFAULT_OUT_DIR;
 use crate::model::values::Domain;
@@ -63,25 +63,66 @@ pub fn run(request: VerifyRequest, streams: Streams) -> Result<Outcome, Failure>
         .dir
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT_DIR));
-    let bundle = Bundle::load(&dir)?;
-    let target = request.url.as_deref().map(Target::parse).transpose()?;
+    let password = secret::given(request.bundle.password.as_ref(), streams.stdin)?
+        .map(|obtained| obtained.password);
+    let json = request.bundle.show.format == ReportFormat::Json;
+    check(&request, &dir, password, None, false, json, streams.out).map(|()| Outcome::Done)
+}
 
-    let environment = secret::from_environment()?;
-    let source = request
-        .bundle
-        .password
-        .clone()
-        .or_else(|| environment.is_some().then_some(PasswordSource::Environment));
-    let password = match source {
-        Some(source) => Some(secret::obtain(&source, streams.stdin, environment)?.password),
-        None => None,
+/// Every check of the bundle in `dir` and of the service deployed from it at `url`, as
+/// `verify DIR --url URL [--connect ADDRESS] --format json` with the password given: what
+/// `promsetup apply` runs after putting a bundle in place. `trust`: the certificates clients see
+/// when they are not the bundle's (a snippet served by the host's own server). The document goes
+/// to `out`.
+pub fn check_deployed(
+    dir: &Path,
+    url: &str,
+    connect: Option<std::net::SocketAddr>,
+    password: Option<Password>,
+    trust: Option<Vec<u8>>,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Failure> {
+    let request = VerifyRequest {
+        bundle: crate::model::request::BundleOptions {
+            dir: Some(dir.to_path_buf()),
+            password: None,
+            non_interactive: true,
+            show: crate::model::request::Show {
+                check: false,
+                diff: false,
+                format: ReportFormat::Json,
+            },
+        },
+        url: Some(url.to_string()),
+        allow_cleartext_password: false,
+        connect: connect.map(|address| crate::model::values::ConnectAddress {
+            ip: address.ip(),
+            port: Some(address.port()),
+        }),
+        flags: Given::default(),
     };
+    check(&request, dir, password, trust, true, true, out)
+}
 
+fn check(
+    request: &VerifyRequest,
+    dir: &Path,
+    password: Option<Password>,
+    trust: Option<Vec<u8>>,
+    host_config_tested: bool,
+    json: bool,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Failure> {
+    let bundle = Bundle::load(dir)?;
+    let target = request.url.as_deref().map(Target::parse).transpose()?;
+    let connect = request
+        .connect
+        .zip(target.as_ref())
+        .map(|(connect, target)| {
+            std::net::SocketAddr::new(connect.ip, connect.port.unwrap_or(target.port))
+        });
     let mut verifier = Verifier {
-        report: Report::new(
-            streams.out,
-            request.bundle.show.format == ReportFormat::Json,
-        ),
+        report: Report::new(out, json),
         allow_cleartext: request.allow_cleartext_password,
         options: &request.flags,
         bundle,
@@ -91,8 +132,13 @@ pub fn run(request: VerifyRequest, streams: Streams) -> Result<Outcome, Failure>
         users: Vec::new(),
         username: None,
         nginx_program: find_program("nginx"),
+        connect,
+        host_config_tested,
     };
     verifier.offline();
+    if trust.is_some() {
+        verifier.certificate_pem = trust;
+    }
     match &target {
         Some(target) => verifier.online(target),
         None => verifier.report.note(&format!(
@@ -107,11 +153,28 @@ pub fn run(request: VerifyRequest, streams: Streams) -> Result<Outcome, Failure>
     verifier
         .report
         .finish(&verifier.bundle.dir, target.as_ref().map(Target::base))
-        .map(|()| Outcome::Done)
 }
 
 // ---------------------------------------------------------------------------------------------
 // The bundle's files, as read
+
+/// The host's main nginx.conf a site or snippet bundle goes into: in the configuration folder
+/// its install plan names, else the one of its password file.
+fn host_main_conf(dir: &Path, conf: &NginxConf) -> PathBuf {
+    let recorded = read_text(&dir.join(INSTALL_PLAN_FILE), CONFIG_LIMIT)
+        .ok()
+        .and_then(|text| crate::bundle::install::read_record(&text).ok())
+        .and_then(|recorded| recorded.nginx_conf_dir);
+    let conf_dir = recorded.map(PathBuf::from).or_else(|| {
+        conf.user_file
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+    });
+    conf_dir
+        .unwrap_or_else(|| PathBuf::from("/etc/nginx"))
+        .join(NGINX_CONF_FILE)
+}
 
 /// What the bundle folder holds: its configuration files, parsed.
 struct Bundle {
@@ -188,7 +251,12 @@ impl Bundle {
             None => (None, None),
             Some(Err(why)) => (Some(NginxConf::default()), Some(why)),
             Some(Ok(text)) => match NginxConf::parse(&text, dir) {
-                Ok(conf) => (Some(conf), None),
+                Ok(mut conf) => {
+                    if nginx_file != NGINX_CONF_FILE {
+                        conf.take_workers_from(&host_main_conf(dir, &conf));
+                    }
+                    (Some(conf), None)
+                }
                 Err(why) => (Some(NginxConf::default()), Some(why)),
             },
         };
@@ -293,6 +361,10 @@ struct Verifier<'a, 'o> {
     nginx_program: Option<PathBuf>,
     /// `--allow-cleartext-password`: send the password to an http:// URL of a TLS bundle.
     allow_cleartext: bool,
+    /// `--connect`: the address the online checks connect to instead of the URL's host's.
+    connect: Option<std::net::SocketAddr>,
+    /// The bundle is installed and `nginx -t` passed on the host's whole configuration (apply).
+    host_config_tested: bool,
 }
 
 /// A file the server reads: the bundle's copy, and the path the configuration names for it

@@ -151,6 +151,8 @@ pub(super) fn parse_directives(
 #[derive(Debug, Default)]
 pub(super) struct NginxConf {
     pub(super) worker_user: Option<String>,
+    /// A site or snippet's workers are the host's main configuration's, which could not be read.
+    pub(super) workers_unknown: bool,
     /// The group named by `user USER GROUP;`.
     pub(super) worker_group: Option<String>,
     pub(super) has_pid: bool,
@@ -167,6 +169,23 @@ pub(super) struct NginxConf {
 }
 
 impl NginxConf {
+    /// For a site or snippet: the worker account of the host's main configuration
+    /// (`conf_dir/nginx.conf`), which the bundle's file does not set.
+    pub(super) fn take_workers_from(&mut self, main_conf: &Path) {
+        let parsed = std::fs::read_to_string(main_conf)
+            .map_err(|error| error.to_string())
+            .and_then(|text| tokenize(&text))
+            .and_then(|tokens| parse_directives(&tokens, &mut 0, false));
+        match parsed {
+            Ok(top) => {
+                let user = top.iter().find(|d| d.name == "user");
+                self.worker_user = user.and_then(|d| d.args.first().cloned());
+                self.worker_group = user.and_then(|d| d.args.get(1).cloned());
+            }
+            Err(_) => self.workers_unknown = true,
+        }
+    }
+
     /// Relative paths are resolved against `conf_dir`, as nginx resolves them against the folder
     /// of the file given to `-c`.
     pub(super) fn parse(text: &str, conf_dir: &Path) -> Result<NginxConf, String> {
@@ -237,6 +256,7 @@ impl NginxConf {
         };
         Ok(NginxConf {
             worker_user: user.as_ref().and_then(|d| d.args.first().cloned()),
+            workers_unknown: false,
             worker_group: user.as_ref().and_then(|d| d.args.get(1).cloned()),
             has_pid: find(&top, "pid").is_some(),
             server_name: server.and_then(|s| {

@@ -39,9 +39,18 @@ impl Verifier<'_, '_> {
         }
 
         // The host, before DNS points at the server, may not resolve.
-        let resolved = (target.host.as_str(), target.port)
-            .to_socket_addrs()
-            .map(|a| a.collect::<Vec<_>>());
+        let resolved = match self.connect {
+            Some(address) => {
+                self.report.note(&format!(
+                    "Connecting to {address} for {} (--connect), whatever DNS says",
+                    target.host
+                ));
+                Ok(vec![address])
+            }
+            None => (target.host.as_str(), target.port)
+                .to_socket_addrs()
+                .map(|a| a.collect::<Vec<_>>()),
+        };
         match resolved {
             Ok(addresses) if !addresses.is_empty() => {}
             other => {
@@ -115,7 +124,7 @@ impl Verifier<'_, '_> {
             );
             self.password = None;
         }
-        let agent = agent(anchors);
+        let agent = agent(anchors, self.connect);
 
         // 0. Nothing but nginx answers for Prometheus on this host's other addresses.
         self.check_upstream_exposure(target);

@@ -223,12 +223,14 @@ impl Verifier<'_, '_> {
             }
         };
         // Only on the server itself: elsewhere this host's ports say nothing about it.
-        let this_host = (target.host.as_str(), target.port)
-            .to_socket_addrs()
-            .map(|mut resolved| {
-                resolved.any(|s| s.ip().is_loopback() || addresses.contains(&s.ip()))
-            })
-            .unwrap_or(false);
+        let here = |ip: IpAddr| ip.is_loopback() || addresses.contains(&ip);
+        let this_host = match self.connect {
+            Some(address) => here(address.ip()),
+            None => (target.host.as_str(), target.port)
+                .to_socket_addrs()
+                .map(|mut resolved| resolved.any(|s| here(s.ip())))
+                .unwrap_or(false),
+        };
         if !this_host {
             self.report.note(&format!(
                 "Prometheus's port {port} not tried past nginx: {} is not this host (run verify \
@@ -265,7 +267,7 @@ impl Verifier<'_, '_> {
         let mut answers = Vec::new();
         for socket in &open {
             let url = format!("http://{}/metrics", bracketed(socket));
-            let said = match fetch(&super::http::agent(None), &url, None) {
+            let said = match fetch(&super::http::agent(None, None), &url, None) {
                 Ok(got) if got.status == 200 && got.body.contains("# TYPE ") => {
                     format!("{url} answers 200 with Prometheus's metrics and no password")
                 }

@@ -367,6 +367,14 @@ impl Verifier<'_, '_> {
         let Some(nginx) = &self.bundle.nginx else {
             return;
         };
+        if nginx.workers_unknown {
+            self.report.note(&format!(
+                "nginx's worker account is set in the host's nginx.conf, which could not be \
+                 read: whether it can read {} is not checked",
+                path.display()
+            ));
+            return;
+        }
         // Without `user`, a root master runs its workers as nobody.
         let name = nginx.worker_user.clone().unwrap_or_else(|| "nobody".into());
         let Ok(Some(account)) = User::from_name(&name) else {

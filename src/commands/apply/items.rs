@@ -1,0 +1,419 @@
+//! What `promsetup apply` would change, read before anything is: the bundle's install plan
+//! (`install-plan.json`) turned into files to put in place (each compared with what is there),
+//! the links that enable a site, the Prometheus hand-off for this host's service manager (its
+//! `/etc/default/prometheus` merged now, from the file as it is now, or a systemd drop-in), and
+//! for a snippet the host's file that includes it.
+//!
+//! It reads the bundle and the host, and refuses a plan it cannot carry out (exit 2, with what to
+//! do) before anything changes. It must not write: `mod.rs` does, through `write`.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+use crate::bundle::install::{self, OnChange, Recorded, Service};
+use crate::bundle::layout::{FLAGS_FILE, INSTALL_PLAN_FILE};
+use crate::bundle::prometheus_handoff::{self, Route};
+use crate::error::Failure;
+use crate::host::prometheus_service::{DEFAULT_FILE, DROP_IN_PATH};
+use crate::host::{bounded_read, nginx_layout};
+use crate::model::prometheus_service::PrometheusService;
+use crate::write::Access;
+
+/// One file to put in place.
+pub(super) struct Item {
+    /// Where its contents come from, as shown: the bundle's file, or what was merged.
+    pub(super) origin: String,
+    pub(super) destination: PathBuf,
+    pub(super) contents: Zeroizing<Vec<u8>>,
+    pub(super) mode: u32,
+    pub(super) access: Access,
+    pub(super) owner: String,
+    pub(super) group: String,
+    pub(super) service: Service,
+    pub(super) on_change: OnChange,
+    /// `None`: not there before; `Some(same)`: there, and whether its bytes are the bundle's.
+    pub(super) before: Option<bool>,
+}
+
+impl Item {
+    pub(super) fn changes(&self) -> bool {
+        self.before != Some(true)
+    }
+
+    pub(super) fn state(&self) -> &'static str {
+        match self.before {
+            None => "create",
+            Some(false) => "replace",
+            Some(true) => "unchanged",
+        }
+    }
+
+    pub(super) fn file_name(&self) -> String {
+        self.destination
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// A symbolic link to make (Debian's `sites-enabled/NAME` -> `sites-available/NAME`).
+pub(super) struct Link {
+    pub(super) path: PathBuf,
+    pub(super) target: PathBuf,
+    /// It is there already, pointing at `target`.
+    pub(super) present: bool,
+}
+
+/// How Prometheus gets its flags file on this host.
+pub(super) struct Handoff {
+    pub(super) route: Route,
+    /// The flags file on the server, which the hand-off names (`@FILE`).
+    pub(super) flags_file: Option<String>,
+}
+
+/// The install plan the setup run recorded in the bundle.
+pub(super) fn read_record(dir: &Path) -> Result<Recorded, Failure> {
+    let path = dir.join(INSTALL_PLAN_FILE);
+    let text = bounded_read::text_file(&path, bounded_read::ANSWERS_LIMIT).map_err(|error| {
+        Failure::Usage(format!(
+            "{} holds no install plan ({}: {error}); make the bundle (--target nginx) again with \
+             this version of promsetup",
+            dir.display(),
+            path.display(),
+        ))
+    })?;
+    install::read_record(&text).map_err(|why| Failure::Config(format!("{}: {why}", path.display())))
+}
+
+/// Each bundle file that is installed on the server, where, and how it compares with what is
+/// there now.
+pub(super) fn bundle_items(recorded: &Recorded, dir: &Path) -> Result<Vec<Item>, Failure> {
+    let mut items = Vec::new();
+    for entry in &recorded.files {
+        let bad =
+            |why: String| Failure::Config(format!("{INSTALL_PLAN_FILE}: {}: {why}", entry.file));
+        if entry.file.contains('/') || entry.file == "." || entry.file == ".." {
+            return Err(bad("not a file name".into()));
+        }
+        let destination = absolute_file(&entry.path).ok_or_else(|| {
+            bad(format!(
+                "{} is not an absolute path to a file in a folder",
+                entry.path
+            ))
+        })?;
+        let mode = u32::from_str_radix(&entry.mode, 8)
+            .ok()
+            .filter(|mode| *mode <= 0o777)
+            .ok_or_else(|| bad(format!("mode {}", entry.mode)))?;
+        let service = match entry.service.as_str() {
+            "nginx" => Service::Nginx,
+            "prometheus" => Service::Prometheus,
+            other => return Err(bad(format!("service {other}"))),
+        };
+        let on_change = match entry.on_change.as_str() {
+            "reload" => OnChange::Reload,
+            "restart" => OnChange::Restart,
+            "nothing" => OnChange::Nothing,
+            other => return Err(bad(format!("on_change {other}"))),
+        };
+        let access = Access::Ids {
+            uid: Some(uid_of(&entry.owner).ok_or_else(|| {
+                Failure::Usage(format!(
+                    "{}: its owner {} is not an account on this host",
+                    entry.path, entry.owner
+                ))
+            })?),
+            gid: gid_of(&entry.group).ok_or_else(|| {
+                Failure::Usage(format!(
+                    "{}: its group {} is not a group on this host",
+                    entry.path, entry.group
+                ))
+            })?,
+        };
+        let source = dir.join(&entry.file);
+        let contents = read_bundle_file(&source, dir)?;
+        items.push(Item {
+            origin: format!("from {}", source.display()),
+            before: compare(&destination, &contents),
+            destination,
+            contents: Zeroizing::new(contents),
+            mode,
+            access,
+            owner: entry.owner.clone(),
+            group: entry.group.clone(),
+            service,
+            on_change,
+        });
+    }
+    Ok(items)
+}
+
+/// The file that hands the flags file to Prometheus here, when promsetup can install one:
+/// `/etc/default/prometheus` with `@FILE` merged into the ARGS it has now (Debian, Ubuntu), or a
+/// drop-in for a systemd unit without it. In a container or without a service, nothing: the
+/// way is named instead.
+pub(super) fn handoff(
+    recorded: &Recorded,
+    dir: &Path,
+    service: &PrometheusService,
+) -> Result<(Handoff, Option<Item>), Failure> {
+    let route = service.route();
+    let Some(entry) = recorded.files.iter().find(|file| file.file == FLAGS_FILE) else {
+        return Ok((
+            Handoff {
+                route,
+                flags_file: None,
+            },
+            None,
+        ));
+    };
+    // The path is written into a file a shell reads as root (the init script sources
+    // /etc/default/prometheus): nothing but a plain path gets there.
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+@".contains(c);
+    if !entry.path.chars().all(plain) || absolute_file(&entry.path).is_none() {
+        return Err(Failure::Config(format!(
+            "{INSTALL_PLAN_FILE}: {FLAGS_FILE}: {} is not a plain absolute path",
+            entry.path
+        )));
+    }
+    let handoff = Handoff {
+        route,
+        flags_file: Some(entry.path.clone()),
+    };
+    let flags_text = String::from_utf8(read_bundle_file(&dir.join(FLAGS_FILE), dir)?)
+        .map_err(|_| Failure::Config(format!("{FLAGS_FILE} is not UTF-8")))?;
+    let flags: Vec<String> = flags_text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    let (destination, contents) = match route {
+        Route::DebianArgs => (
+            DEFAULT_FILE,
+            prometheus_handoff::merged_default_file(
+                service.default_file.as_deref(),
+                &entry.path,
+                &flags,
+            ),
+        ),
+        Route::SystemdDropIn => (
+            DROP_IN_PATH,
+            prometheus_handoff::systemd_drop_in(service.exec_start.as_deref(), &entry.path, &flags),
+        ),
+        Route::Container | Route::Manual => return Ok((handoff, None)),
+    };
+    let destination = PathBuf::from(destination);
+    // A file there keeps its mode and owner; a new one is root's, readable by all (no secret).
+    let (mode, uid, gid) = match std::fs::metadata(&destination) {
+        Ok(meta) => (meta.mode() & 0o777, meta.uid(), meta.gid()),
+        Err(_) => (0o644, 0, 0),
+    };
+    let item = Item {
+        origin: match route {
+            Route::DebianArgs => format!("ARGS merged with @{}", entry.path),
+            _ => format!("ExecStart with @{}", entry.path),
+        },
+        before: compare(&destination, contents.as_bytes()),
+        destination,
+        contents: Zeroizing::new(contents.into_bytes()),
+        mode,
+        access: Access::Ids {
+            uid: Some(uid),
+            gid,
+        },
+        owner: user_name(uid),
+        group: group_name(gid),
+        service: Service::Prometheus,
+        on_change: OnChange::Restart,
+    };
+    Ok((handoff, Some(item)))
+}
+
+/// The links of the plan; refuses when something else is in the way of one.
+pub(super) fn links(recorded: &Recorded) -> Result<Vec<Link>, Failure> {
+    let mut links = Vec::new();
+    for entry in &recorded.links {
+        let (Some(path), Some(target)) = (absolute_file(&entry.path), absolute_file(&entry.target))
+        else {
+            return Err(Failure::Config(format!(
+                "{INSTALL_PLAN_FILE}: link {} -> {}: not absolute paths",
+                entry.path, entry.target
+            )));
+        };
+        let present = match std::fs::symlink_metadata(&path) {
+            Err(_) => false,
+            Ok(meta)
+                if meta.file_type().is_symlink()
+                    && std::fs::read_link(&path).is_ok_and(|to| to == target) =>
+            {
+                true
+            }
+            Ok(_) => {
+                return Err(Failure::Usage(format!(
+                    "{} is there and is not the link to {} that enables the site: move it away \
+                     (or make the bundle again with --nginx-layout full or snippet), then run \
+                     apply again",
+                    path.display(),
+                    target.display()
+                )));
+            }
+        };
+        links.push(Link {
+            path,
+            target,
+            present,
+        });
+    }
+    Ok(links)
+}
+
+/// For a snippet: the host's file that includes its locations; refuses without one, since the
+/// snippet then serves nothing.
+pub(super) fn including_file(recorded: &Recorded) -> Result<Option<PathBuf>, Failure> {
+    let (Some(locations), Some(conf_dir)) = (&recorded.include, &recorded.nginx_conf_dir) else {
+        return Ok(None);
+    };
+    let found = nginx_layout::files_including(Path::new(conf_dir), locations);
+    match found.into_iter().next() {
+        Some(file) => Ok(Some(file)),
+        None => Err(Failure::Usage(format!(
+            "no file under {conf_dir} includes {locations}: the snippet serves nothing until the \
+             TLS server block that serves the domain has this line:\n\n    include {locations};\n\n\
+             Add it there (do not reload nginx yet: the file it names is not installed), then \
+             run promsetup apply again; it installs the files, runs nginx -t and reloads"
+        ))),
+    }
+}
+
+/// The certificates of the `ssl_certificate` directives of the file at `path`: what clients
+/// see from the host's own server that includes a snippet.
+pub(super) fn server_certificates(path: &Path) -> Option<Vec<u8>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut pem = Vec::new();
+    for statement in text
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or_default())
+        .flat_map(|line| line.split([';', '{', '}']))
+    {
+        let mut words = statement.split_whitespace();
+        if words.next() == Some("ssl_certificate")
+            && let Some(file) = words.next()
+            && let Ok(bytes) = std::fs::read(file.trim_matches(['"', '\'']))
+        {
+            pem.extend(bytes);
+            pem.push(b'\n');
+        }
+    }
+    (!pem.is_empty()).then_some(pem)
+}
+
+fn absolute_file(path: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(path);
+    let normal = path.is_absolute()
+        && path.file_name().is_some()
+        && path
+            .components()
+            .all(|part| !matches!(part, std::path::Component::ParentDir));
+    normal.then_some(path)
+}
+
+fn read_bundle_file(source: &Path, dir: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(source).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::PermissionDenied {
+            return Failure::Usage(format!(
+                "cannot read {}: {error}; run it as root:\n\n    sudo promsetup apply {}\n",
+                source.display(),
+                dir.display()
+            ));
+        }
+        Failure::Usage(format!(
+            "{}: {error}; run promsetup again to complete the bundle",
+            source.display()
+        ))
+    })
+}
+
+/// `None`: nothing there; `Some(same)`: there, and whether it holds exactly `contents`.
+fn compare(destination: &Path, contents: &[u8]) -> Option<bool> {
+    match std::fs::read(destination) {
+        Ok(old) => Some(old == contents),
+        Err(_) if !destination.exists() => None,
+        Err(_) => Some(false),
+    }
+}
+
+fn uid_of(name: &str) -> Option<u32> {
+    if let Ok(uid) = name.parse() {
+        return Some(uid);
+    }
+    Some(nix::unistd::User::from_name(name).ok()??.uid.as_raw())
+}
+
+fn gid_of(name: &str) -> Option<u32> {
+    if let Ok(gid) = name.parse() {
+        return Some(gid);
+    }
+    Some(nix::unistd::Group::from_name(name).ok()??.gid.as_raw())
+}
+
+fn user_name(uid: u32) -> String {
+    nix::unistd::User::from_uid(uid.into())
+        .ok()
+        .flatten()
+        .map_or_else(|| uid.to_string(), |user| user.name)
+}
+
+fn group_name(gid: u32) -> String {
+    nix::unistd::Group::from_gid(gid.into())
+        .ok()
+        .flatten()
+        .map_or_else(|| gid.to_string(), |group| group.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_absolute_paths_without_parent_steps_name_a_file() {
+        assert!(absolute_file("/etc/nginx/nginx.conf").is_some());
+        assert!(absolute_file("etc/nginx/nginx.conf").is_none());
+        assert!(absolute_file("/etc/nginx/../shadow").is_none());
+        assert!(absolute_file("/").is_none());
+    }
+
+    #[test]
+    fn a_flags_path_that_a_shell_would_read_as_code_is_refused() {
+        let recorded = Recorded {
+            version: 1,
+            url: "https://example.com/".into(),
+            username: "admin".into(),
+            certificate: None,
+            files: vec![install::RecordedFile {
+                file: FLAGS_FILE.into(),
+                path: "/etc/prometheus/x\"$(id).flags".into(),
+                owner: "root".into(),
+                group: "root".into(),
+                mode: "0644".into(),
+                service: "prometheus".into(),
+                on_change: "restart".into(),
+            }],
+            layout: None,
+            links: Vec::new(),
+            include: None,
+            nginx_conf_dir: None,
+            connect: None,
+        };
+        let service = PrometheusService {
+            default_file: Some("ARGS=\"\"\n".into()),
+            ..PrometheusService::default()
+        };
+        let refused = handoff(&recorded, Path::new("/nonexistent"), &service)
+            .err()
+            .expect("refused");
+        assert!(refused.to_string().contains("not a plain absolute path"));
+    }
+}
