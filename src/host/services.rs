@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::host::{program, prometheus_service};
+use crate::model::prometheus_service::Route;
 
 /// One command line, as shown by `--dry-run` and run by `Services`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,12 +40,13 @@ impl CommandLine {
 pub trait ServiceManager {
     fn test_nginx(&self) -> CommandLine;
     fn reload_nginx(&self) -> CommandLine;
-    /// `None`: promsetup cannot restart Prometheus here; `restart_hint` says how.
-    fn restart_prometheus(&self) -> Option<CommandLine>;
+    /// What restarts Prometheus when it gets its flags by `route`; `None`: promsetup cannot
+    /// restart it here, and `restart_hint` says how.
+    fn restart_prometheus(&self, route: Route) -> Option<CommandLine>;
     /// What makes the service manager read a changed unit drop-in (`systemctl daemon-reload`);
     /// `None` where there is none.
     fn reload_units(&self) -> Option<CommandLine>;
-    fn restart_hint(&self) -> String;
+    fn restart_hint(&self, route: Route) -> String;
     /// Runs `command`; `Err` holds its exit status and output.
     fn run(&self, command: &CommandLine) -> Result<(), String>;
 }
@@ -93,11 +95,14 @@ impl ServiceManager for Host {
         }
     }
 
-    fn restart_prometheus(&self) -> Option<CommandLine> {
-        match (self.systemd, self.init_script) {
-            (true, _) => Some(CommandLine::new("systemctl", &["restart", "prometheus"])),
-            (false, Some(script)) => Some(CommandLine::new(script, &["restart"])),
-            (false, None) => None,
+    fn restart_prometheus(&self, route: Route) -> Option<CommandLine> {
+        // The init script reads /etc/default/prometheus, so it restarts only that route's.
+        match (self.systemd, self.init_script, route) {
+            (true, _, _) => Some(CommandLine::new("systemctl", &["restart", "prometheus"])),
+            (false, Some(script), Route::DebianArgs) => {
+                Some(CommandLine::new(script, &["restart"]))
+            }
+            (false, _, _) => None,
         }
     }
 
@@ -106,11 +111,14 @@ impl ServiceManager for Host {
             .then(|| CommandLine::new("systemctl", &["daemon-reload"]))
     }
 
-    fn restart_hint(&self) -> String {
-        match self.restart_prometheus() {
-            Some(command) => command.shown(),
-            None => "restart Prometheus with its new flags (e.g. `rc-service prometheus restart`, \
-                     or `docker restart prometheus`)"
+    fn restart_hint(&self, route: Route) -> String {
+        match (self.restart_prometheus(route), route) {
+            (Some(command), _) => command.shown(),
+            (None, Route::SystemdDropIn) => {
+                "systemctl daemon-reload && systemctl restart prometheus, once systemd runs".into()
+            }
+            (None, _) => "restart Prometheus with its new flags (e.g. `rc-service prometheus \
+                          restart`, or `docker restart prometheus`)"
                 .into(),
         }
     }
@@ -153,15 +161,21 @@ mod tests {
     fn without_systemd_nginx_reloads_itself_and_prometheus_is_named() {
         let host = Host::with_systemd(false);
         assert_eq!(host.reload_nginx().shown(), "nginx -s reload");
-        assert_eq!(host.restart_prometheus(), None);
+        assert_eq!(host.restart_prometheus(Route::DebianArgs), None);
         assert_eq!(host.reload_units(), None);
         let host = Host {
             init_script: Some("/etc/init.d/prometheus"),
             ..Host::with_systemd(false)
         };
         assert_eq!(
-            host.restart_prometheus().unwrap().shown(),
+            host.restart_prometheus(Route::DebianArgs).unwrap().shown(),
             "/etc/init.d/prometheus restart"
+        );
+        // The init script does not read a drop-in.
+        assert_eq!(host.restart_prometheus(Route::SystemdDropIn), None);
+        assert!(
+            host.restart_hint(Route::SystemdDropIn)
+                .contains("daemon-reload")
         );
         let host = Host {
             init_script: Some("/etc/init.d/prometheus"),
@@ -169,7 +183,9 @@ mod tests {
         };
         assert_eq!(host.reload_nginx().shown(), "systemctl reload nginx");
         assert_eq!(
-            host.restart_prometheus().unwrap().shown(),
+            host.restart_prometheus(Route::SystemdDropIn)
+                .unwrap()
+                .shown(),
             "systemctl restart prometheus"
         );
         assert_eq!(

@@ -17,8 +17,28 @@ use crate::layouts::{add_other_tls_site, copy_debian_nginx};
 use crate::support::{Namespace, PASSWORD, curl, free_port, require};
 
 const DOMAIN: &str = "example.com";
+
+/// The host's shape.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Debian's packages as installed: Prometheus from its init script, reading ARGS from
+    /// /etc/default/prometheus; another TLS virtual host (other.test) on our port.
+    OtherSites,
+    /// The same, with the host's own TLS server for our domain (for a snippet).
+    OwnServerForDomain,
+    /// A systemd unit of the admin's own, no /etc/default/prometheus, no init script
+    /// (upstream tarballs, RHEL-style); systemd itself does not run here.
+    UnitOnly,
+}
 /// A flag of the admin's own in ARGS, which the merge keeps.
 const OWN_FLAG: &str = "--storage.tsdb.retention.time=3d";
+/// Starts Prometheus in the background as its account, as a service manager would (add its
+/// arguments); `STOP_DAEMON` stops it.
+const START_DAEMON: &str = "start-stop-daemon --start --quiet --background --make-pidfile \
+     --pidfile /run/prometheus/prometheus.pid --chuid prometheus:prometheus \
+     --exec /usr/bin/prometheus --";
+const STOP_DAEMON: &str = "start-stop-daemon --stop --quiet --oknodo --retry=TERM/10/KILL/2 \
+     --pidfile /run/prometheus/prometheus.pid --remove-pidfile";
 
 struct DebianHost {
     namespace: Namespace,
@@ -33,9 +53,8 @@ struct DebianHost {
 
 impl DebianHost {
     /// The namespace with nginx and Prometheus running; `None` (skip) without root, the
-    /// programs or Debian's layout, outside CI. `server_include`: the host's own server for the
-    /// domain (instead of other.test), for the snippet layout.
-    fn start(own_server_for_domain: bool) -> Option<DebianHost> {
+    /// programs or Debian's layout, outside CI.
+    fn start(kind: Kind) -> Option<DebianHost> {
         for program in [
             "unshare",
             "nsenter",
@@ -62,38 +81,62 @@ impl DebianHost {
         let root = crate::support::traversable_tempdir();
         let etc = root.path().join("etc-nginx");
         copy_debian_nginx(&etc, plain_port);
-        let other = if own_server_for_domain {
-            DOMAIN
-        } else {
-            "other.test"
+        let other = match kind {
+            Kind::OwnServerForDomain => DOMAIN,
+            Kind::OtherSites | Kind::UnitOnly => "other.test",
         };
         add_other_tls_site(&etc, port, None, other);
+        let own_args = format!("--web.listen-address=127.0.0.1:{upstream_port} {OWN_FLAG}");
         fs::write(
             root.path().join("default-prometheus"),
             format!(
-                "# Set the command-line arguments to pass to the server.\n\
-                 ARGS=\"--web.listen-address=127.0.0.1:{upstream_port} {OWN_FLAG}\"\n"
+                "# Set the command-line arguments to pass to the server.\nARGS=\"{own_args}\"\n"
             ),
         )
         .unwrap();
+        fs::write(
+            root.path().join("prometheus.service"),
+            format!(
+                "[Unit]\nDescription=Prometheus\n\n[Service]\nUser=prometheus\n\
+                 ExecStart=/usr/bin/prometheus {own_args}\n\n[Install]\n\
+                 WantedBy=multi-user.target\n"
+            ),
+        )
+        .unwrap();
+        // Debian's init script, or what a unit would run (systemd does not run here).
+        let (prepare, start, stop) = match kind {
+            Kind::OtherSites | Kind::OwnServerForDomain => (
+                "cp \"$r/default-prometheus\" /etc/default/prometheus".to_string(),
+                "/etc/init.d/prometheus start".to_string(),
+                "/etc/init.d/prometheus stop",
+            ),
+            Kind::UnitOnly => (
+                "cp \"$r/prometheus.service\" /etc/systemd/system/; \
+                 mount -t tmpfs tmpfs /etc/init.d; mkdir -p /run/prometheus"
+                    .to_string(),
+                format!("{START_DAEMON} {own_args}"),
+                STOP_DAEMON,
+            ),
+        };
         fs::write(
             root.path().join("prometheus.yml"),
             "global:\n  scrape_interval: 15s\n",
         )
         .unwrap();
         let namespace = Namespace::start(
-            "set -e; r=\"$1\"; mount --bind \"$r/etc-nginx\" /etc/nginx; \
-             for d in /etc/default /etc/prometheus /etc/systemd/system /run /var/log/nginx \
-             /var/lib/prometheus /var/log/prometheus; do mkdir -p $d; \
-             mount -t tmpfs tmpfs $d; done; \
-             cp \"$r/default-prometheus\" /etc/default/prometheus; \
-             cp \"$r/prometheus.yml\" /etc/prometheus/prometheus.yml; \
-             chown prometheus:prometheus /var/lib/prometheus /var/log/prometheus; \
-             nginx </dev/null >/dev/null 2>&1; \
-             /etc/init.d/prometheus start </dev/null >/dev/null 2>&1; \
-             echo ready; read line || true; \
-             /etc/init.d/prometheus stop </dev/null >/dev/null 2>&1 || true; \
-             kill -QUIT \"$(cat /run/nginx.pid)\" 2>/dev/null || true",
+            &format!(
+                "set -e; r=\"$1\"; mount --bind \"$r/etc-nginx\" /etc/nginx; \
+                 for d in /etc/default /etc/prometheus /etc/systemd/system /run /var/log/nginx \
+                 /var/lib/prometheus /var/log/prometheus; do mkdir -p $d; \
+                 mount -t tmpfs tmpfs $d; done; {prepare}; \
+                 cp \"$r/prometheus.yml\" /etc/prometheus/prometheus.yml; \
+                 chown prometheus:prometheus /var/lib/prometheus /var/log/prometheus; \
+                 nginx </dev/null >/dev/null 2>&1; \
+                 {start} </dev/null >/dev/null 2>&1; \
+                 echo ready; read line || true; \
+                 {stop} </dev/null >/dev/null 2>&1 || true; \
+                 kill -QUIT \"$(cat /run/nginx.pid)\" 2>/dev/null || true"
+            ),
             root.path(),
             &["/run/prometheus/prometheus.pid", "/run/nginx.pid"],
         );
@@ -235,6 +278,25 @@ impl DebianHost {
         String::from_utf8_lossy(&applied.stdout).into_owned()
     }
 
+    /// `promsetup verify BUNDLE --url URL --connect 127.0.0.1:PORT` passes, as a user checks a
+    /// server before DNS points at it.
+    fn verify_passes(&self) {
+        let url = format!("https://{DOMAIN}:{}/prometheus/", self.port);
+        let connect = format!("127.0.0.1:{}", self.port);
+        let bundle = self.bundle();
+        let args = [
+            "verify",
+            bundle.to_str().unwrap(),
+            "--url",
+            &url,
+            "--connect",
+            &connect,
+            "--password-stdin",
+        ];
+        let verified = self.promsetup(&args, Some(&format!("{PASSWORD}\n")));
+        assert!(verified.status.success(), "{}", text(&verified));
+    }
+
     /// Every file and link under the folders apply writes to: path, mode, bytes or link target.
     fn files(&self) -> Vec<(String, u32, Vec<u8>)> {
         let mut found = Vec::new();
@@ -281,7 +343,7 @@ fn mode_of(files: &[(String, u32, Vec<u8>)], path: &str) -> Option<u32> {
 
 #[test]
 fn apply_enables_a_site_beside_other_sites_and_restarts_prometheus_through_its_args() {
-    let Some(host) = DebianHost::start(false) else {
+    let Some(host) = DebianHost::start(Kind::OtherSites) else {
         return;
     };
     host.make_bundle(false);
@@ -366,21 +428,7 @@ fn apply_enables_a_site_beside_other_sites_and_restarts_prometheus_through_its_a
     assert!(host.default_site_answers());
 
     // verify --connect, as a user checks before DNS points at the server.
-    let url = format!("https://{DOMAIN}:{}/prometheus/", host.port);
-    let connect = format!("127.0.0.1:{}", host.port);
-    let verified = host.promsetup(
-        &[
-            "verify",
-            bundle.to_str().unwrap(),
-            "--url",
-            &url,
-            "--connect",
-            &connect,
-            "--password-stdin",
-        ],
-        Some(&format!("{PASSWORD}\n")),
-    );
-    assert!(verified.status.success(), "{}", text(&verified));
+    host.verify_passes();
 
     // Applying again changes nothing and restarts nothing.
     let again = host.apply(&[], PASSWORD);
@@ -392,7 +440,7 @@ fn apply_enables_a_site_beside_other_sites_and_restarts_prometheus_through_its_a
 
 #[test]
 fn a_prometheus_that_does_not_come_up_or_a_failing_nginx_test_puts_everything_back() {
-    let Some(host) = DebianHost::start(false) else {
+    let Some(host) = DebianHost::start(Kind::OtherSites) else {
         return;
     };
     host.make_bundle(false);
@@ -442,7 +490,7 @@ fn a_prometheus_that_does_not_come_up_or_a_failing_nginx_test_puts_everything_ba
 
 #[test]
 fn a_snippet_is_applied_once_the_hosts_server_includes_it() {
-    let Some(host) = DebianHost::start(true) else {
+    let Some(host) = DebianHost::start(Kind::OwnServerForDomain) else {
         return;
     };
     host.make_bundle(true);
@@ -496,4 +544,65 @@ fn a_snippet_is_applied_once_the_hosts_server_includes_it() {
         host.over_tls(DOMAIN, "/", None).body,
         format!("own site of {DOMAIN}\n")
     );
+}
+
+#[test]
+fn on_a_unit_without_an_args_file_apply_installs_a_drop_in_that_runs_prometheus_with_the_flags() {
+    let Some(host) = DebianHost::start(Kind::UnitOnly) else {
+        return;
+    };
+    host.make_bundle(false);
+    let shown = host.apply_succeeds();
+    let drop_in_path = "/etc/systemd/system/prometheus.service.d/promsetup.conf";
+    for line in [
+        &format!(
+            "create    {drop_in_path}  0644 root:root  (ExecStart with @/etc/prometheus/prometheus.flags"
+        ),
+        "(systemd-drop-in)",
+        "Prometheus's flags changed and promsetup cannot restart it here: systemctl daemon-reload && systemctl restart prometheus",
+    ] {
+        assert!(shown.contains(line), "no {line:?} in:\n{shown}");
+    }
+    let drop_in = fs::read_to_string(host.inside(drop_in_path)).unwrap();
+    let exec_start = drop_in
+        .lines()
+        .filter_map(|line| line.strip_prefix("ExecStart="))
+        .next_back()
+        .unwrap();
+    assert_eq!(
+        exec_start,
+        format!("/usr/bin/prometheus {OWN_FLAG} @/etc/prometheus/prometheus.flags"),
+        "{drop_in}"
+    );
+    // systemd accepts the unit with the drop-in apply installed.
+    if let Some(analyze) = require("systemd-analyze") {
+        let verified = host.namespace.run(
+            analyze.to_str().unwrap(),
+            &["verify", "/etc/systemd/system/prometheus.service"],
+            None,
+        );
+        assert!(verified.status.success(), "{}", text(&verified));
+    }
+
+    // What systemctl restart would do: stop the unit's process, run the drop-in's ExecStart.
+    let stopped = host.namespace.run("/bin/sh", &["-c", STOP_DAEMON], None);
+    assert!(stopped.status.success(), "{}", text(&stopped));
+    let args: Vec<&str> = exec_start.split_whitespace().skip(1).collect();
+    let started = host.namespace.run(
+        "/bin/sh",
+        &["-c", &format!("{START_DAEMON} {}", args.join(" "))],
+        None,
+    );
+    assert!(started.status.success(), "{}", text(&started));
+    host.wait_for("Prometheus from the drop-in's command", || {
+        host.prometheus_direct("/-/ready").status == 200
+    });
+    let flags = host.running_flags();
+    assert_eq!(
+        flags["web.external-url"],
+        format!("https://{DOMAIN}:{}/prometheus/", host.port)
+    );
+    assert_eq!(flags["storage.tsdb.retention.time"], "3d");
+    // And the whole of verify passes against the live service.
+    host.verify_passes();
 }

@@ -1628,9 +1628,14 @@ impl Namespace {
 
     /// `promsetup args` inside the namespace, with `stdin`.
     pub fn promsetup(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        self.run(env!("CARGO_BIN_EXE_promsetup"), args, stdin)
+    }
+
+    /// `program args` inside the namespace, with `stdin`.
+    pub fn run(&self, program: &str, args: &[&str], stdin: Option<&str>) -> Output {
         let mut child = Command::new(require("nsenter").expect("nsenter"))
             .arg(format!("--mount=/proc/{}/ns/mnt", self.shell.id()))
-            .arg(env!("CARGO_BIN_EXE_promsetup"))
+            .arg(program)
             .args(args)
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")

@@ -224,9 +224,11 @@ fn read_plan(
         test: services.test_nginx(),
         reload: services.reload_nginx(),
         reload_units: units_changed.then(|| services.reload_units()).flatten(),
-        restart: restart.then(|| services.restart_prometheus()).flatten(),
-        restart_hint: (restart && services.restart_prometheus().is_none())
-            .then(|| services.restart_hint()),
+        restart: restart
+            .then(|| services.restart_prometheus(handoff.route))
+            .flatten(),
+        restart_hint: (restart && services.restart_prometheus(handoff.route).is_none())
+            .then(|| services.restart_hint(handoff.route)),
     };
     let trust = match &including {
         Some(file) => items::server_certificates(file),
@@ -673,13 +675,13 @@ mod tests {
         fn reload_nginx(&self) -> CommandLine {
             Host::with_systemd(false).reload_nginx()
         }
-        fn restart_prometheus(&self) -> Option<CommandLine> {
-            Host::with_systemd(true).restart_prometheus()
+        fn restart_prometheus(&self, route: Route) -> Option<CommandLine> {
+            Host::with_systemd(true).restart_prometheus(route)
         }
         fn reload_units(&self) -> Option<CommandLine> {
             None
         }
-        fn restart_hint(&self) -> String {
+        fn restart_hint(&self, _route: Route) -> String {
             String::new()
         }
         fn run(&self, command: &CommandLine) -> Result<(), String> {
