@@ -13,6 +13,7 @@ use crate::bundle::layout::{PASSWORD_FILE, SCRAPE_SNIPPET_FILE, WEB_CONFIG_FILE}
 use crate::bundle::plan::{Access, Plan};
 use crate::bundle::templates::{self, RenderError, Templates};
 use crate::model::given::DeployTarget;
+use crate::model::password::PasswordSource;
 use crate::model::setup::{Setup, Tls};
 use crate::model::values::Domain;
 use crate::output::command::shell_quote;
@@ -90,6 +91,9 @@ struct NextStepValues {
     flags: Vec<String>,
     install: Vec<String>,
     password_file: Option<&'static str>,
+    /// The file `apply --password-file` can read the password from: the generated one, or the
+    /// one the run was given.
+    apply_password_file: Option<String>,
     username: String,
     realm: Option<String>,
     url: String,
@@ -147,7 +151,13 @@ pub fn next_steps(
         Domain::Ip(_) => String::new(),
     };
     let checks_in_prometheus = setup.prometheus_checks_passwords();
+    let apply_password_file = match (&plan.password_file, setup.password()) {
+        (Some(_), _) => Some(format!("{out}/{PASSWORD_FILE}")),
+        (None, PasswordSource::File(path)) => Some(shell_quote(&path.display().to_string())),
+        (None, _) => None,
+    };
     let values = NextStepValues {
+        apply_password_file,
         install: install_lines(setup, plan, &out),
         out,
         conf_dir: setup.conf_dir().to_string(),
