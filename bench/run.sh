@@ -175,7 +175,8 @@ nginx_conf() {
         "$dir/nginx.conf" >"$conf"
     grep -q "access_log $dir/access.log" "$conf" || die "could not redirect access_log in $conf"
     if [[ $noauth != 0 ]]; then
-        [[ $(grep -c '^[[:space:]]*auth_basic' "$conf") == 2 ]] \
+        # The prefix's location and each refused one (they ask for the password before 403).
+        grep -q '^[[:space:]]*auth_basic_user_file' "$conf" \
             || die "expected auth_basic and auth_basic_user_file in $dir/nginx.conf"
         sed -i '/^[[:space:]]*auth_basic/d' "$conf"
     fi
