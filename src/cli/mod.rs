@@ -103,8 +103,14 @@ enum Command {
     /// Check a bundle: offline (files, key and certificate, hashes, `nginx -t`, `promtool check
     /// web-config`), and with --url online, as the reference guides' "Testing" section does.
     Verify(VerifyArgs),
-    /// Install a bundle on this host (files with their modes and owners, `nginx -t`, reload
-    /// nginx, restart Prometheus), check the live service, and put everything back on failure.
+    /// Install a bundle on this host, prove the live service works, or put everything back
+    ///
+    /// As root: installs the files with their modes and owners, enables the site (the link in
+    /// sites-enabled/), hands Prometheus its flags file (merged into the ARGS of
+    /// /etc/default/prometheus, or a systemd drop-in), runs nginx -t, reloads nginx, restarts
+    /// Prometheus, then checks the live service: 401 without a password, 200 with it, and every
+    /// check of `promsetup verify --url`. Any failure puts every file back and reloads and
+    /// restarts the services as they were. --dry-run shows every action first.
     Apply(ApplyArgs),
     /// Add, remove or list basic-auth users in a bundle's .htpasswd (and web.yml), leaving
     /// other users' lines as they are.
