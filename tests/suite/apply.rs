@@ -311,3 +311,86 @@ fn a_failed_nginx_test_or_live_check_puts_every_file_back() {
     assert_eq!(after, before, "files changed by a failed apply");
     assert!(host.old_config_served());
 }
+
+/// Without the rights to write where the files go, apply refuses before changing anything and
+/// says the command to run instead.
+#[test]
+fn without_rights_apply_changes_nothing_and_names_the_sudo_command() {
+    let Some(setpriv) = require("setpriv") else {
+        return;
+    };
+    if crate::support::current_uid() != 0 {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI runs as root"
+        );
+        eprintln!("skipped: needs root to run apply as another user");
+        return;
+    }
+    let root = crate::support::traversable_tempdir();
+    let (bundle, conf_dir, prometheus_dir) = (
+        root.path().join("bundle"),
+        root.path().join("etc-nginx"),
+        root.path().join("etc-prometheus"),
+    );
+    for folder in [&conf_dir, &prometheus_dir] {
+        fs::create_dir(folder).unwrap();
+    }
+    let output = crate::support::run_promsetup(
+        [
+            "--non-interactive",
+            "--password-stdin",
+            "--domain",
+            "example.com",
+            "--nginx-layout",
+            "full",
+            "--conf-dir",
+            conf_dir.to_str().unwrap(),
+            "--prometheus-dir",
+            prometheus_dir.to_str().unwrap(),
+            "--out",
+            bundle.to_str().unwrap(),
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(output.status.success(), "{output:?}");
+    // Readable by anyone, so that what stops apply is where it would write.
+    for entry in fs::read_dir(&bundle).unwrap() {
+        let path = entry.unwrap().path();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let as_nobody = |extra: &[&str]| {
+        std::process::Command::new(&setpriv)
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_promsetup"))
+            .arg("apply")
+            .arg(&bundle)
+            .args(extra)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .output()
+            .unwrap()
+    };
+    let refused = as_nobody(&[]);
+    let error = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        error.contains(&format!("sudo promsetup apply {}", bundle.display())),
+        "{error}"
+    );
+    assert_eq!(fs::read_dir(&conf_dir).unwrap().count(), 0, "apply wrote");
+    assert_eq!(
+        fs::read_dir(&prometheus_dir).unwrap().count(),
+        0,
+        "apply wrote"
+    );
+    // A dry run needs no rights: it lists what root would do.
+    let dry = as_nobody(&["--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry));
+    let shown = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        shown.contains(&format!("create    {}/nginx.conf", conf_dir.display())),
+        "{shown}"
+    );
+}
