@@ -519,6 +519,19 @@ fn a_snippet_is_applied_once_the_hosts_server_includes_it() {
         ),
     )
     .unwrap();
+    // A failed check puts the snippet's files back; nginx keeps its running configuration, and
+    // the error says the include line now names a missing file.
+    let failed = host.apply(&[], "not the password");
+    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
+    let error = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        error.contains("is not installed: take that line out"),
+        "{error}"
+    );
+    assert_eq!(
+        host.over_tls(DOMAIN, "/", None).body,
+        format!("own site of {DOMAIN}\n")
+    );
     let shown = host.apply_succeeds();
     assert!(
         shown.contains(&format!("included  {locations} by /etc/nginx/sites-")),

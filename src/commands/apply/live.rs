@@ -56,9 +56,15 @@ pub(super) fn wait_for_service(
             .map(|response| response.status().as_u16())
             .map_err(|error| format!("the live check of {url}{path} could not connect: {error}"))
     };
-    let deadline = Instant::now() + settle;
+    // Any answer may be an old worker's for a moment after a reload; only "Prometheus is not
+    // there yet" (no connection, 502, 503, 504) is waited for as long as a restart may take.
+    let started = Instant::now();
+    let reloaded = started + AFTER_RELOAD.min(settle);
+    let restarted = started + settle;
     let settled = |path: &str, authorization: Option<&str>, expected: u16| loop {
         let last = status(path, authorization);
+        let starting = matches!(last, Err(_) | Ok(502..=504));
+        let deadline = if starting { restarted } else { reloaded };
         if last == Ok(expected) || Instant::now() >= deadline {
             return last;
         }

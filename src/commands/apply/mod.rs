@@ -408,6 +408,15 @@ fn undo(
     }
     if let Err(why) = services.run(&plan.commands.reload) {
         text.push_str(&format!("; reloading nginx again failed: {why}"));
+        if let (Some(file), Some(locations)) = (&plan.including, &plan.recorded.include) {
+            // nginx keeps serving its running configuration; only the next reload would fail.
+            text.push_str(&format!(
+                ". nginx goes on serving its previous configuration, but {} includes {locations}, \
+                 which is not installed: take that line out, or run apply again once the cause \
+                 above is fixed",
+                file.display()
+            ));
+        }
     }
     if progress.units_reloaded
         && let Some(reload_units) = &plan.commands.reload_units
