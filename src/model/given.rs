@@ -1,5 +1,5 @@
 //! `Given`: everything the user said, from flags, an answers file or the wizard, each value
-//! already checked by its type and any of them possibly missing. `resolve` (in `setup.rs`) fills
+//! already checked by its type and any of them possibly missing. `resolve` (in `setup/resolve.rs`) fills
 //! in defaults and checks the values against each other.
 //!
 //! This module owns the choices that are not plain values (`Auth`, `TlsChoice`, `Endpoints`). It
