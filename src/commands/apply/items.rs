@@ -288,9 +288,10 @@ pub(super) fn including_file(recorded: &Recorded) -> Result<Option<PathBuf>, Fai
     }
 }
 
-/// The certificates of the `ssl_certificate` directives of the file at `path`: what clients
-/// see from the host's own server that includes a snippet.
-pub(super) fn server_certificates(path: &Path) -> Option<Vec<u8>> {
+/// The certificates of the `ssl_certificate` directives of the file at `path` (relative ones
+/// in `conf_dir`, as nginx reads them): what clients see from the host's own server that
+/// includes a snippet.
+pub(super) fn server_certificates(path: &Path, conf_dir: &Path) -> Option<Vec<u8>> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut pem = Vec::new();
     for statement in text
@@ -301,7 +302,7 @@ pub(super) fn server_certificates(path: &Path) -> Option<Vec<u8>> {
         let mut words = statement.split_whitespace();
         if words.next() == Some("ssl_certificate")
             && let Some(file) = words.next()
-            && let Ok(bytes) = std::fs::read(file.trim_matches(['"', '\'']))
+            && let Ok(bytes) = std::fs::read(conf_dir.join(file.trim_matches(['"', '\''])))
         {
             pem.extend(bytes);
             pem.push(b'\n');
@@ -415,5 +416,24 @@ mod tests {
             .err()
             .expect("refused");
         assert!(refused.to_string().contains("not a plain absolute path"));
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // tests arrange files by hand
+    fn the_including_servers_certificates_are_read_relative_to_the_conf_dir() {
+        let conf = tempfile::tempdir().unwrap();
+        std::fs::write(conf.path().join("a.crt"), "CERT A\n").unwrap();
+        std::fs::write(conf.path().join("a.key"), "KEY A\n").unwrap();
+        let site = conf.path().join("site");
+        std::fs::write(
+            &site,
+            "server { ssl_certificate a.crt; ssl_certificate_key a.key;\n\
+             # ssl_certificate commented.crt;\n include /x/p.conf; }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            server_certificates(&site, conf.path()).as_deref(),
+            Some(&b"CERT A\n\n"[..])
+        );
     }
 }

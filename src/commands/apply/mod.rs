@@ -231,7 +231,10 @@ fn read_plan(
             .then(|| services.restart_hint(handoff.route)),
     };
     let trust = match &including {
-        Some(file) => items::server_certificates(file),
+        Some(file) => items::server_certificates(
+            file,
+            Path::new(recorded.nginx_conf_dir.as_deref().unwrap_or("/etc/nginx")),
+        ),
         None => recorded
             .certificate
             .as_ref()
