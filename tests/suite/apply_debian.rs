@@ -224,6 +224,10 @@ impl DebianHost {
     /// layout asked for (the host decides: site, as its nginx.conf includes sites-enabled/), or
     /// a snippet.
     fn make_bundle(&self, snippet: bool) {
+        self.make_bundle_for(DOMAIN, &self.bundle(), snippet);
+    }
+
+    fn make_bundle_for(&self, domain: &str, bundle: &Path, snippet: bool) {
         let (port, plain, upstream) = (
             self.port.to_string(),
             match snippet {
@@ -236,7 +240,7 @@ impl DebianHost {
             "--non-interactive",
             "--password-stdin",
             "--domain",
-            DOMAIN,
+            domain,
             "--bind",
             "127.0.0.1",
             "--port",
@@ -249,7 +253,6 @@ impl DebianHost {
             "/var/log/nginx",
             "--out",
         ];
-        let bundle = self.bundle();
         args.push(bundle.to_str().unwrap());
         if snippet {
             args.extend(["--nginx-layout", "snippet"]);
@@ -436,6 +439,20 @@ fn apply_enables_a_site_beside_other_sites_and_restarts_prometheus_through_its_a
     let shown = String::from_utf8_lossy(&again.stdout);
     assert!(shown.contains("applied: nothing changed"), "{shown}");
     assert!(!shown.contains("run       "), "{shown}");
+
+    // A bundle for another domain would replace this site: its dry run says so.
+    let second = host.root.path().join("second");
+    host.make_bundle_for("second.test", &second, false);
+    let dry = host.promsetup(&["apply", second.to_str().unwrap(), "--dry-run"], None);
+    assert!(dry.status.success(), "{}", text(&dry));
+    let shown = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        shown.contains(&format!(
+            "it serves https://{DOMAIN}:{}/prometheus/ now: one nginx holds one promsetup site",
+            host.port
+        )),
+        "{shown}"
+    );
 }
 
 #[test]

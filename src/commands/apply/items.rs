@@ -35,6 +35,9 @@ pub(super) struct Item {
     pub(super) on_change: OnChange,
     /// `None`: not there before; `Some(same)`: there, and whether its bytes are the bundle's.
     pub(super) before: Option<bool>,
+    /// The external URL an nginx file it replaces was written for, when not this bundle's: one
+    /// nginx holds one promsetup site, so the other one goes (kept as `NAME.bak`).
+    pub(super) replaces_site_of: Option<String>,
 }
 
 impl Item {
@@ -134,9 +137,17 @@ pub(super) fn bundle_items(recorded: &Recorded, dir: &Path) -> Result<Vec<Item>,
         };
         let source = dir.join(&entry.file);
         let contents = read_bundle_file(&source, dir)?;
+        let before = compare(&destination, &contents);
+        let replaces_site_of = match (service, before) {
+            (Service::Nginx, Some(false)) => {
+                written_for(&destination).filter(|url| url != &recorded.url)
+            }
+            _ => None,
+        };
         items.push(Item {
             origin: format!("from {}", source.display()),
-            before: compare(&destination, &contents),
+            before,
+            replaces_site_of,
             destination,
             contents: Zeroizing::new(contents),
             mode,
@@ -228,6 +239,7 @@ pub(super) fn handoff(
         group: group_name(gid),
         service: Service::Prometheus,
         on_change: OnChange::Restart,
+        replaces_site_of: None,
     };
     Ok((handoff, Some(item)))
 }
@@ -335,6 +347,20 @@ fn read_bundle_file(source: &Path, dir: &Path) -> Result<Vec<u8>, Failure> {
             source.display()
         ))
     })
+}
+
+/// The external URL in the header of an nginx file promsetup wrote (its first two lines:
+/// `# Written by promsetup ...` and `# URL`).
+fn written_for(path: &Path) -> Option<String> {
+    let text = std::fs::read(path).ok()?;
+    let text = String::from_utf8_lossy(&text[..text.len().min(4096)]).into_owned();
+    let mut lines = text.lines();
+    lines
+        .next()?
+        .starts_with("# Written by promsetup")
+        .then_some(())?;
+    let url = lines.next()?.strip_prefix("# ")?.trim();
+    url.contains("://").then(|| url.to_string())
 }
 
 /// `None`: nothing there; `Some(same)`: there, and whether it holds exactly `contents`.

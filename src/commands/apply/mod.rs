@@ -533,6 +533,14 @@ fn print_actions(
             item.service.as_str(),
             item.on_change.as_str()
         )?;
+        if let Some(url) = &item.replaces_site_of {
+            writeln!(
+                out,
+                "          it serves {url} now: one nginx holds one promsetup site, so that one \
+                 goes (kept as {}.bak)",
+                item.file_name()
+            )?;
+        }
     }
     for link in &plan.links {
         writeln!(
@@ -611,6 +619,7 @@ fn json_document(
                 "service": item.service.as_str(),
                 "on_change": item.on_change.as_str(),
                 "action": item.state(),
+                "replaces_site_of": item.replaces_site_of,
             })
         })
         .collect();
