@@ -331,6 +331,35 @@ impl DebianHost {
     }
 }
 
+/// `document` passes docs/apply-schema.json (jsonschema from the CI venv); skipped without it
+/// outside CI.
+fn assert_follows_the_schema(document: &[u8]) {
+    let Some(python) = crate::platforms::venv_program("python", false) else {
+        return;
+    };
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/apply-schema.json");
+    let mut child = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import json, sys, jsonschema; \
+             jsonschema.validate(json.load(sys.stdin), json.load(open(sys.argv[1])))",
+        ])
+        .arg(schema)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(document).unwrap();
+    let checked = child.wait_with_output().unwrap();
+    assert!(
+        checked.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(document),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
 fn text(output: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
@@ -375,6 +404,13 @@ fn apply_enables_a_site_beside_other_sites_and_restarts_prometheus_through_its_a
         assert!(shown.contains(line), "no {line:?} in:\n{shown}");
     }
     assert_eq!(host.files(), before, "a dry run changed files");
+    let json = host.apply(&["--dry-run", "--format", "json"], PASSWORD);
+    assert!(json.status.success(), "{}", text(&json));
+    assert_follows_the_schema(&json.stdout);
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(document["prometheus_handoff"], "debian-args");
+    assert_eq!(document["links"][0]["action"], "create");
+    assert_eq!(document["ok"], serde_json::Value::Null);
 
     let shown = host.apply_succeeds();
     // Six files and the link.
@@ -469,8 +505,15 @@ fn a_prometheus_that_does_not_come_up_or_a_failing_nginx_test_puts_everything_ba
     let flags = bundle.join("prometheus.flags");
     let good_flags = fs::read_to_string(&flags).unwrap();
     fs::write(&flags, format!("{good_flags}--no-such-flag\n")).unwrap();
-    let failed = host.apply(&["--wait", "3"], PASSWORD);
+    let failed = host.apply(&["--wait", "3", "--format", "json"], PASSWORD);
     assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
+    assert_follows_the_schema(&failed.stdout);
+    let document: serde_json::Value = serde_json::from_slice(&failed.stdout).unwrap();
+    assert_eq!(document["ok"], false);
+    assert!(
+        document["error"].as_str().unwrap().contains("put back"),
+        "{document}"
+    );
     let error = String::from_utf8_lossy(&failed.stderr);
     assert!(error.contains("nginx cannot reach Prometheus"), "{error}");
     assert!(error.contains("every file was put back"), "{error}");

@@ -39,7 +39,7 @@ fn manifest_dir() -> PathBuf {
 
 /// A program of the CI venv, else (for kubernetes-validate) one on PATH; `None` (skip) when
 /// missing outside CI, a failure under CI.
-fn venv_program(name: &str, path_too: bool) -> Option<PathBuf> {
+pub(crate) fn venv_program(name: &str, path_too: bool) -> Option<PathBuf> {
     let venv = std::env::var_os("PROMSETUP_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/opt/promsetup-ci-venv"));

@@ -23,6 +23,8 @@ use crate::write::Access;
 
 /// One file to put in place.
 pub(super) struct Item {
+    /// The bundle's file it is a copy of; `None` for what apply merges itself.
+    pub(super) source: Option<PathBuf>,
     /// Where its contents come from, as shown: the bundle's file, or what was merged.
     pub(super) origin: String,
     pub(super) destination: PathBuf,
@@ -146,6 +148,7 @@ pub(super) fn bundle_items(recorded: &Recorded, dir: &Path) -> Result<Vec<Item>,
         };
         items.push(Item {
             origin: format!("from {}", source.display()),
+            source: Some(source),
             before,
             replaces_site_of,
             destination,
@@ -223,6 +226,7 @@ pub(super) fn handoff(
         Err(_) => (0o644, 0, 0),
     };
     let item = Item {
+        source: None,
         origin: match route {
             Route::DebianArgs => format!("ARGS merged with @{}", entry.path),
             _ => format!("ExecStart with @{}", entry.path),

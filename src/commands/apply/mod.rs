@@ -43,6 +43,10 @@ pub fn run(request: ApplyRequest, streams: Streams) -> Result<Outcome, Failure> 
     )
 }
 
+/// The version of `apply --format json`'s document (docs/apply-schema.json); raised only for
+/// changes that break readers.
+const JSON_FORMAT_VERSION: u32 = 1;
+
 /// Everything apply would do, read before anything changes.
 struct Plan {
     dir: PathBuf,
@@ -611,7 +615,8 @@ fn json_document(
         .iter()
         .map(|item| {
             serde_json::json!({
-                "source": item.origin,
+                "source": item.source.as_ref().map(|source| source.display().to_string()),
+                "origin": item.origin,
                 "path": item.destination.display().to_string(),
                 "mode": format!("{:04o}", item.mode),
                 "owner": item.owner,
@@ -654,6 +659,7 @@ fn json_document(
         checks.push(format!("verify --url {url}"));
     }
     let document = serde_json::json!({
+        "format_version": JSON_FORMAT_VERSION,
         "bundle": plan.dir.display().to_string(),
         "dry_run": result.is_none(),
         "layout": plan.recorded.layout,
