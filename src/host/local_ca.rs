@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use crate::bundle::cert::local_ca::{Authority, CA_CERTIFICATE_FILE, CA_KEY_FILE};
+use crate::model::local_ca::{Authority, CA_CERTIFICATE_FILE, CA_KEY_FILE};
 
 /// The folder the CA lives in: `dir` when given, else `$XDG_DATA_HOME/promsetup/ca` on Linux
 /// (`~/.local/share/promsetup/ca`), where the `directories` crate says data belongs.

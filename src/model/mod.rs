@@ -7,6 +7,7 @@
 
 pub mod flags;
 pub mod given;
+pub mod local_ca;
 pub mod nginx_layout;
 pub mod password;
 pub mod prometheus_service;

@@ -24,26 +24,11 @@ use crate::bundle::cert::self_signed::{BACKDATE, SelfSigned, leaf_params, random
 use crate::model::values::{Domain, ValidityDays};
 use crate::write::{Access, FileSpec};
 
-/// The CA's certificate and key files in its folder.
-pub const CA_CERTIFICATE_FILE: &str = "ca.crt";
-pub const CA_KEY_FILE: &str = "ca.key";
+pub use crate::model::local_ca::{Authority, CA_CERTIFICATE_FILE, CA_KEY_FILE};
+
 /// How long a CA lives: long, since every client imports it by hand.
 pub const CA_DAYS: i64 = 3650;
 const ORGANIZATION: &str = "promsetup";
-
-/// The CA as PEM text: what its folder holds.
-#[derive(Clone)]
-pub struct Authority {
-    pub certificate_pem: String,
-    pub key_pem: Zeroizing<String>,
-}
-
-impl std::fmt::Debug for Authority {
-    // The key is secret: never print it.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authority").finish_non_exhaustive()
-    }
-}
 
 /// The CA folder's two files as the writer takes them: the key 0600 from its first byte.
 pub fn files(authority: &Authority) -> [FileSpec<'_>; 2] {
