@@ -69,7 +69,7 @@ fn install_lines(setup: &Setup, plan: &Plan, out: &str) -> Vec<String> {
             Access::Ids { uid: None, gid } => format!(" -g {gid}"),
         };
         files.push(format!(
-            "install --backup=numbered -m {:04o}{owner} {out}/{name} {dir}/{name}",
+            "install --backup=simple --suffix=.bak -m {:04o}{owner} {out}/{name} {dir}/{name}",
             artifact.mode,
             name = shell_quote(&artifact.file_name),
         ));
