@@ -247,6 +247,33 @@ pub fn apply_dropping_backups(
     transact(files, out_dir, force, Backups::Drop, &mut |_| Ok(()))
 }
 
+/// Installs files on a server (`promsetup apply`): `apply` with force and one backup per replaced
+/// file, where a file counts as in place only with the same bytes, mode and owner (its
+/// `Access::Ids`).
+pub fn install(files: &[FileSpec], out_dir: &Path) -> Result<Report, WriteError> {
+    transact_owned(
+        files,
+        out_dir,
+        true,
+        Backups::KeepPrevious,
+        true,
+        &mut |_| Ok(()),
+    )
+}
+
+/// Puts installed files back as they were (the undo of `install`): their old bytes, mode and
+/// owner, with no backup kept and none removed.
+pub fn restore(files: &[FileSpec], out_dir: &Path) -> Result<Report, WriteError> {
+    transact_owned(files, out_dir, true, Backups::Untouched, true, &mut |_| {
+        Ok(())
+    })
+}
+
+/// Removes a folder `promsetup apply` made, when it is empty; anything else is left alone.
+pub fn remove_empty_folder(path: &Path) -> bool {
+    fs::remove_dir(path).is_ok()
+}
+
 /// `apply`, calling `fault` before each step; an error from it acts as if the step failed.
 pub fn apply_with_faults(
     files: &[FileSpec],
@@ -270,12 +297,25 @@ fn transact(
     backups: Backups,
     fault: &mut dyn FnMut(Step) -> io::Result<()>,
 ) -> Result<Report, WriteError> {
+    transact_owned(files, out_dir, force, backups, false, fault)
+}
+
+/// `transact`; with `exact_owner`, a file with the same bytes and mode but another owner than
+/// its `Access::Ids` is rewritten too (`install`, `restore`).
+fn transact_owned(
+    files: &[FileSpec],
+    out_dir: &Path,
+    force: bool,
+    backups: Backups,
+    exact_owner: bool,
+    fault: &mut dyn FnMut(Step) -> io::Result<()>,
+) -> Result<Report, WriteError> {
     let _lock = if lock::held_by_this_process(out_dir) {
         None
     } else {
         Some(lock::FolderLock::acquire(out_dir, lock::DEFAULT_WAIT)?)
     };
-    let obstacles = survey(files, out_dir, force, backups)?;
+    let obstacles = survey(files, out_dir, force, backups, exact_owner)?;
     if !obstacles.is_empty() {
         return Err(WriteError::Obstacles { obstacles });
     }
@@ -284,7 +324,7 @@ fn transact(
     // Files already as planned are left alone, modification time included.
     let (same, to_write): (Vec<&FileSpec>, Vec<&FileSpec>) = files
         .iter()
-        .partition(|file| is_same(file, &out_dir.join(file.name)));
+        .partition(|file| is_same(file, &out_dir.join(file.name), exact_owner));
     let mut prepared = Prepared::default();
     let outcome = prepare(
         &to_write,
@@ -373,9 +413,14 @@ fn prepare(
             if backups == Backups::KeepPrevious {
                 fault(Step::Backup(artifact.name)).map_err(io_error("keep a backup of", &path))?;
                 let old = Zeroizing::new(fs::read(&path).map_err(io_error("read", &path))?);
-                // The backup gets the new file's mode and owner: a key's copy is never wider.
+                let old_mode = fs::symlink_metadata(&path)
+                    .map(|meta| meta.permissions().mode() & 0o7777)
+                    .map_err(io_error("read", &path))?;
+                // The backup gets the new file's owner and the narrower of the two modes: a
+                // key's copy is never wider than the key was, nor than its replacement.
                 let copy = FileSpec {
                     contents: &old,
+                    mode: artifact.mode & old_mode,
                     ..**artifact
                 };
                 let temporary = write_temporary(&copy, out_dir, &mut Vec::new())?;
@@ -510,9 +555,20 @@ pub fn retire(names: &[String], out_dir: &Path) -> Result<Vec<(PathBuf, PathBuf)
 }
 
 /// Whether the file at `path` already has exactly the spec's bytes and mode.
-fn is_same(artifact: &FileSpec, path: &Path) -> bool {
+fn is_same(artifact: &FileSpec, path: &Path, exact_owner: bool) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let owned = |meta: &fs::Metadata| match (exact_owner, artifact.access) {
+        (true, Access::Ids { uid, gid }) => {
+            uid.is_none_or(|uid| meta.uid() == uid) && meta.gid() == *gid
+        }
+        _ => true,
+    };
     match fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o7777 == artifact.mode => {
+        Ok(meta)
+            if meta.is_file()
+                && meta.permissions().mode() & 0o7777 == artifact.mode
+                && owned(&meta) =>
+        {
             fs::read(path).is_ok_and(|bytes| bytes == artifact.contents)
         }
         _ => false,
@@ -538,7 +594,7 @@ pub fn compare(files: &[FileSpec], out_dir: &Path) -> Vec<Comparison> {
             let before = if is_link { None } else { fs::read(&path).ok() };
             let change = match &before {
                 None if !is_link => Change::New,
-                _ if is_same(artifact, &path) => Change::Same,
+                _ if is_same(artifact, &path, false) => Change::Same,
                 _ => Change::Differs,
             };
             Comparison {
@@ -556,6 +612,7 @@ fn survey(
     out_dir: &Path,
     force: bool,
     backups: Backups,
+    exact_owner: bool,
 ) -> Result<Vec<Obstacle>, WriteError> {
     match fs::metadata(out_dir) {
         Ok(meta) if !meta.is_dir() => return Ok(vec![Obstacle::NotAFolder(out_dir.to_path_buf())]),
@@ -569,7 +626,7 @@ fn survey(
         match fs::symlink_metadata(&path) {
             Ok(meta) if meta.file_type().is_symlink() => obstacles.push(Obstacle::Symlink(path)),
             Ok(meta) if !meta.is_file() => obstacles.push(Obstacle::NotAFile(path)),
-            Ok(_) if is_same(artifact, &path) => {}
+            Ok(_) if is_same(artifact, &path, exact_owner) => {}
             Ok(_) if !force => obstacles.push(Obstacle::Exists(path)),
             Ok(_) if backups == Backups::KeepPrevious => {
                 // The backup is renamed over NAME.bak: a folder there would stop the run

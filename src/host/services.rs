@@ -8,7 +8,8 @@
 //! It runs commands it is asked to run and must not write files itself.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::host::{program, prometheus_service};
 use crate::model::prometheus_service::Route;
@@ -128,8 +129,16 @@ impl ServiceManager for Host {
     }
 }
 
-/// Runs `command` by absolute path with a minimal environment.
+/// How long one service command may take: a restart waits for the old process to stop (Debian's
+/// init script gives Prometheus 30 s) and the new one to start. A hung command is stopped.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs `command` by absolute path with a minimal environment, for `COMMAND_TIMEOUT` at most.
 pub fn run_command(command: &CommandLine) -> Result<(), String> {
+    run_with_timeout(command, COMMAND_TIMEOUT)
+}
+
+fn run_with_timeout(command: &CommandLine, timeout: Duration) -> Result<(), String> {
     let path = match command.program.starts_with('/') {
         true => Some(std::path::PathBuf::from(&command.program)).filter(|path| is_executable(path)),
         false => program::find(&command.program),
@@ -138,18 +147,50 @@ pub fn run_command(command: &CommandLine) -> Result<(), String> {
         return Err(format!("{} is not installed", command.program));
     };
     let mut child: Command = program::command_at(&path);
-    child.args(&command.args);
-    let output = child
-        .output()
+    child
+        .args(&command.args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = child
+        .spawn()
         .map_err(|error| format!("cannot run {}: {error}", command.shown()))?;
-    if output.status.success() {
+    // Its messages, read aside: a daemon it starts may keep the pipe open after it exits.
+    let (sender, messages) = std::sync::mpsc::channel();
+    if let Some(mut stderr) = child.stderr.take() {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut stderr, &mut text);
+            let _ = sender.send(text);
+        });
+    }
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "`{}` did not finish in {} s and was stopped",
+                    command.shown(),
+                    timeout.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(error) => return Err(format!("cannot wait for {}: {error}", command.shown())),
+        }
+    };
+    if status.success() {
         return Ok(());
     }
+    let stderr = messages
+        .recv_timeout(Duration::from_secs(2))
+        .unwrap_or_default();
     Err(format!(
-        "`{}` failed ({}): {}",
+        "`{}` failed ({status}): {}",
         command.shown(),
-        output.status,
-        String::from_utf8_lossy(&output.stderr).trim()
+        String::from_utf8_lossy(&stderr).trim()
     ))
 }
 
@@ -192,5 +233,18 @@ mod tests {
             host.reload_units().unwrap().shown(),
             "systemctl daemon-reload"
         );
+    }
+
+    #[test]
+    fn a_hung_command_is_stopped_and_a_failing_one_says_why() {
+        let sleep = CommandLine::new("sleep", &["30"]);
+        let started = Instant::now();
+        let error = run_with_timeout(&sleep, Duration::from_millis(300)).unwrap_err();
+        assert!(error.contains("did not finish in 0 s"), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let failing = CommandLine::new("sh", &["-c", "echo broken >&2; exit 3"]);
+        let error = run_command(&failing).unwrap_err();
+        assert!(error.contains("broken"), "{error}");
+        assert!(run_command(&CommandLine::new("true", &[])).is_ok());
     }
 }

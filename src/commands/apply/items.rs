@@ -35,8 +35,11 @@ pub(super) struct Item {
     pub(super) group: String,
     pub(super) service: Service,
     pub(super) on_change: OnChange,
-    /// `None`: not there before; `Some(same)`: there, and whether its bytes are the bundle's.
+    /// `None`: not there before; `Some(same)`: there, and whether its bytes, mode and owner are
+    /// the bundle's.
     pub(super) before: Option<bool>,
+    /// The mode and owner of the file it replaces, which an undo gives back.
+    pub(super) previous: Option<Previous>,
     /// The external URL an nginx file it replaces was written for, when not this bundle's: one
     /// nginx holds one promsetup site, so the other one goes (kept as `NAME.bak`).
     pub(super) replaces_site_of: Option<String>,
@@ -63,6 +66,14 @@ impl Item {
     }
 }
 
+/// A file's mode and owner as they were.
+#[derive(Clone, Copy)]
+pub(super) struct Previous {
+    pub(super) mode: u32,
+    pub(super) uid: u32,
+    pub(super) gid: u32,
+}
+
 /// A symbolic link to make (Debian's `sites-enabled/NAME` -> `sites-available/NAME`).
 pub(super) struct Link {
     pub(super) path: PathBuf,
@@ -81,6 +92,10 @@ pub(super) struct Handoff {
 /// The install plan the setup run recorded in the bundle.
 pub(super) fn read_record(dir: &Path) -> Result<Recorded, Failure> {
     let path = dir.join(INSTALL_PLAN_FILE);
+    trusted(dir, dir)?;
+    if path.exists() {
+        trusted(&path, dir)?;
+    }
     let text = bounded_read::text_file(&path, bounded_read::ANSWERS_LIMIT).map_err(|error| {
         Failure::Usage(format!(
             "{} holds no install plan ({}: {error}); make the bundle (--target nginx) again with \
@@ -139,7 +154,10 @@ pub(super) fn bundle_items(recorded: &Recorded, dir: &Path) -> Result<Vec<Item>,
         };
         let source = dir.join(&entry.file);
         let contents = read_bundle_file(&source, dir)?;
-        let before = compare(&destination, &contents);
+        let Access::Ids { uid, gid } = access else {
+            unreachable!("made as Ids above")
+        };
+        let (before, previous) = compare(&destination, &contents, mode, uid.unwrap_or(0), gid)?;
         let replaces_site_of = match (service, before) {
             (Service::Nginx, Some(false)) => {
                 written_for(&destination).filter(|url| url != &recorded.url)
@@ -150,6 +168,7 @@ pub(super) fn bundle_items(recorded: &Recorded, dir: &Path) -> Result<Vec<Item>,
             origin: format!("from {}", source.display()),
             source: Some(source),
             before,
+            previous,
             replaces_site_of,
             destination,
             contents: Zeroizing::new(contents),
@@ -225,13 +244,15 @@ pub(super) fn handoff(
         Ok(meta) => (meta.mode() & 0o777, meta.uid(), meta.gid()),
         Err(_) => (0o644, 0, 0),
     };
+    let (before, previous) = compare(&destination, contents.as_bytes(), mode, uid, gid)?;
     let item = Item {
         source: None,
         origin: match route {
             Route::DebianArgs => format!("ARGS merged with @{}", entry.path),
             _ => format!("ExecStart with @{}", entry.path),
         },
-        before: compare(&destination, contents.as_bytes()),
+        before,
+        previous,
         destination,
         contents: Zeroizing::new(contents.into_bytes()),
         mode,
@@ -246,6 +267,19 @@ pub(super) fn handoff(
         replaces_site_of: None,
     };
     Ok((handoff, Some(item)))
+}
+
+/// Where the hand-off file goes on this host, when promsetup installs one.
+pub(super) fn handoff_destination(
+    recorded: &Recorded,
+    service: &PrometheusService,
+) -> Option<&'static str> {
+    recorded.files.iter().find(|file| file.file == FLAGS_FILE)?;
+    match service.route() {
+        Route::DebianArgs => Some(DEFAULT_FILE),
+        Route::SystemdDropIn => Some(DROP_IN_PATH),
+        Route::Container | Route::Manual => None,
+    }
 }
 
 /// The links of the plan; refuses when something else is in the way of one.
@@ -338,6 +372,9 @@ fn absolute_file(path: &str) -> Option<PathBuf> {
 }
 
 fn read_bundle_file(source: &Path, dir: &Path) -> Result<Vec<u8>, Failure> {
+    if source.exists() || std::fs::symlink_metadata(source).is_ok() {
+        trusted(source, dir)?;
+    }
     std::fs::read(source).map_err(|error| {
         if error.kind() == std::io::ErrorKind::PermissionDenied {
             return Failure::Usage(format!(
@@ -367,12 +404,87 @@ fn written_for(path: &Path) -> Option<String> {
     url.contains("://").then(|| url.to_string())
 }
 
-/// `None`: nothing there; `Some(same)`: there, and whether it holds exactly `contents`.
-fn compare(destination: &Path, contents: &[u8]) -> Option<bool> {
-    match std::fs::read(destination) {
-        Ok(old) => Some(old == contents),
-        Err(_) if !destination.exists() => None,
-        Err(_) => Some(false),
+/// What is at `destination` now: `None`, nothing; `Some(same)`, a file, and whether it holds
+/// exactly `contents` with `mode` and owner `uid:gid`; with its mode and owner. A link or
+/// anything but a plain file is refused: apply writes plain files, never through a link.
+fn compare(
+    destination: &Path,
+    contents: &[u8],
+    mode: u32,
+    uid: u32,
+    gid: u32,
+) -> Result<(Option<bool>, Option<Previous>), Failure> {
+    let meta = match std::fs::symlink_metadata(destination) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok((None, None)),
+        Err(error) => {
+            return Err(Failure::Usage(format!(
+                "cannot look at {}: {error}",
+                destination.display()
+            )));
+        }
+        Ok(meta) => meta,
+    };
+    if !meta.is_file() {
+        return Err(Failure::Usage(format!(
+            "{} is {}: apply writes plain files only, never through a link. Put the file there \
+             yourself, or move it away and run apply again",
+            destination.display(),
+            if meta.file_type().is_symlink() {
+                "a symbolic link"
+            } else {
+                "not a plain file"
+            }
+        )));
+    }
+    let previous = Previous {
+        mode: meta.mode() & 0o7777,
+        uid: meta.uid(),
+        gid: meta.gid(),
+    };
+    let same = (previous.mode, previous.uid, previous.gid) == (mode, uid, gid)
+        && std::fs::read(destination).is_ok_and(|old| old == contents);
+    Ok((Some(same), Some(previous)))
+}
+
+/// Accounts whose bundle root may install from: root, and the one who ran sudo.
+fn trusted_owner(uid: u32) -> bool {
+    uid == 0
+        || std::env::var("SUDO_UID")
+            .ok()
+            .and_then(|text| text.parse::<u32>().ok())
+            == Some(uid)
+}
+
+/// As root, a bundle file (or the folder) is installed only when root or the user who ran sudo
+/// owns it, nobody else may change it, and it is not a link: otherwise whoever can write the
+/// bundle could have root write anything anywhere.
+fn trusted(path: &Path, dir: &Path) -> Result<(), Failure> {
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|error| Failure::Usage(format!("{}: {error}", path.display())))?;
+    let why = if meta.file_type().is_symlink() {
+        Some("is a symbolic link".to_string())
+    } else if meta.mode() & 0o022 != 0 {
+        Some(format!(
+            "can be changed by others (mode {:04o})",
+            meta.mode() & 0o7777
+        ))
+    } else if !trusted_owner(meta.uid()) {
+        Some(format!("belongs to uid {}, not root or you", meta.uid()))
+    } else {
+        None
+    };
+    match why {
+        None => Ok(()),
+        Some(why) => Err(Failure::Usage(format!(
+            "{} {why}: as root, apply installs only a bundle that root or the user running sudo \
+             owns and nobody else can change. Make the bundle again (promsetup writes it so), \
+             or fix it: chown -R root: {dir} && chmod -R go-w {dir}",
+            path.display(),
+            dir = dir.display()
+        ))),
     }
 }
 

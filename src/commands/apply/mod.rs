@@ -30,7 +30,7 @@ use crate::model::password::Password;
 use crate::model::prometheus_service::PrometheusService;
 use crate::model::request::{ApplyRequest, ReportFormat};
 use crate::model::setup::DEFAULT_OUT_DIR;
-use crate::write::{self, FileSpec, Policy, lock::FolderLock};
+use crate::write::{self, Access, FileSpec, lock::FolderLock};
 use items::{Handoff, Item, Link};
 use live::HEALTH_PATH;
 
@@ -79,6 +79,16 @@ impl Plan {
         self.commands.restart_hint.is_none() && (!https || self.trust.is_some())
     }
 
+    /// The password goes only over TLS checked against known certificates, or to this host's
+    /// loopback: never in clear across a network.
+    fn sends_password(&self) -> bool {
+        let https = self.recorded.url.starts_with("https://") && self.trust.is_some();
+        https
+            || self
+                .connect
+                .is_some_and(|address| address.ip().is_loopback())
+    }
+
     fn changed_files(&self) -> usize {
         self.files.iter().filter(|item| item.changes()).count()
             + self.links.iter().filter(|link| !link.present).count()
@@ -97,14 +107,15 @@ pub fn run_with(
         .dir
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT_DIR));
-    let plan = read_plan(dir, services, prometheus)?;
+    let recorded = items::read_record(&dir)?;
     let json = request.bundle.show.format == ReportFormat::Json;
-
+    // Asked before any lock is taken: a lock is never held while waiting for a person.
     let password = secret::given(request.bundle.password.as_ref(), streams.stdin)?
         .map(|obtained| obtained.password);
     let with_password = password.is_some();
 
     if request.dry_run {
+        let plan = read_plan(dir, recorded, services, prometheus)?;
         if json {
             let document = json_document(&plan, with_password, None, None);
             writeln!(streams.out, "{document}")?;
@@ -115,9 +126,35 @@ pub fn run_with(
         return Ok(Outcome::Done);
     }
 
-    check_rights(&plan)?;
+    // Every target folder's lock, in sorted order, for the whole run; what is there is read
+    // only then, so a concurrent apply cannot change it between the look and the write.
+    let mut locked: Vec<PathBuf> = recorded
+        .files
+        .iter()
+        .map(|file| parent(Path::new(&file.path)))
+        .chain(
+            recorded
+                .links
+                .iter()
+                .map(|link| parent(Path::new(&link.path))),
+        )
+        .chain(
+            items::handoff_destination(&recorded, prometheus).map(|path| parent(Path::new(path))),
+        )
+        .collect();
+    locked.sort();
+    locked.dedup();
+    check_folders(&locked, &dir)?;
+    // Declared before the locks, so dropped after them: folders this run made go again, unless
+    // it succeeds.
+    let mut made = MadeFolders::before(&locked);
+    let mut locks = Vec::new();
+    for folder in &locked {
+        locks.push(FolderLock::acquire(folder, write::lock::DEFAULT_WAIT)?);
+    }
+    let plan = read_plan(dir, recorded, services, prometheus)?;
+    check_owners(&plan)?;
 
-    // Every target folder's lock, in sorted order, for the whole run.
     let mut folders: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
     for (index, item) in plan.files.iter().enumerate() {
         folders
@@ -125,15 +162,6 @@ pub fn run_with(
             .or_default()
             .push(index);
     }
-    let mut locked: Vec<PathBuf> = folders.keys().cloned().collect();
-    locked.extend(plan.links.iter().map(|link| parent(&link.path)));
-    locked.sort();
-    locked.dedup();
-    let mut locks = Vec::new();
-    for folder in &locked {
-        locks.push(FolderLock::acquire(folder, write::lock::DEFAULT_WAIT)?);
-    }
-
     let mut progress = Progress::default();
     let result = install_and_check(
         &plan,
@@ -146,11 +174,13 @@ pub fn run_with(
     let failure = match result {
         Ok(verified) => {
             progress.verified = verified;
+            made.keep();
             None
         }
         Err(what) => Some(undo(&plan, &folders, services, &progress, &what)),
     };
     drop(locks);
+    drop(made);
 
     if json {
         let document = json_document(
@@ -208,10 +238,10 @@ pub fn run_with(
 
 fn read_plan(
     dir: PathBuf,
+    recorded: Recorded,
     services: &dyn ServiceManager,
     prometheus: &PrometheusService,
 ) -> Result<Plan, Failure> {
-    let recorded = items::read_record(&dir)?;
     let including = items::including_file(&recorded)?;
     let mut files = items::bundle_items(&recorded, &dir)?;
     let (handoff, handoff_file) = items::handoff(&recorded, &dir, prometheus)?;
@@ -270,40 +300,76 @@ fn parent(path: &Path) -> PathBuf {
     path.parent().unwrap_or(Path::new("/")).to_path_buf()
 }
 
-/// Refuses, naming the command to run instead, when a target folder is not writable.
-fn check_rights(plan: &Plan) -> Result<(), Failure> {
-    let root = nix::unistd::geteuid().is_root();
-    let me = current_user();
+/// Refuses, naming the command to run instead, when a target folder is not writable (or, when
+/// missing, cannot be made).
+fn check_folders(folders: &[PathBuf], dir: &Path) -> Result<(), Failure> {
     let writable = |folder: &Path| {
-        // A folder apply makes: its parent must be writable.
         let existing = folder
             .ancestors()
             .find(|ancestor| ancestor.exists())
             .unwrap_or(Path::new("/"));
         nix::unistd::access(existing, nix::unistd::AccessFlags::W_OK).is_ok()
     };
-    let blocked = plan
+    match folders.iter().find(|folder| !writable(folder)) {
+        None => Ok(()),
+        Some(folder) => Err(needs_root(folder, dir)),
+    }
+}
+
+/// Without root, files can only be handed to oneself.
+fn check_owners(plan: &Plan) -> Result<(), Failure> {
+    if nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let me = current_user();
+    match plan
         .files
         .iter()
-        .filter(|item| item.changes())
-        .find_map(|item| {
-            let folder = parent(&item.destination);
-            (!writable(&folder) || (!root && item.owner != me)).then_some(folder)
-        })
-        .or_else(|| {
-            plan.links
-                .iter()
-                .map(|link| parent(&link.path))
-                .find(|folder| !writable(folder))
-        });
-    match blocked {
+        .find(|item| item.changes() && item.owner != me)
+    {
         None => Ok(()),
-        Some(folder) => Err(Failure::Usage(format!(
-            "apply needs to write {} and hand files to their owners; run it as root:\n\n    \
-             sudo promsetup apply {}\n",
-            folder.display(),
-            plan.dir.display()
-        ))),
+        Some(item) => Err(needs_root(&parent(&item.destination), &plan.dir)),
+    }
+}
+
+fn needs_root(folder: &Path, dir: &Path) -> Failure {
+    Failure::Usage(format!(
+        "apply needs to write {} and hand files to their owners; run it as root:\n\n    \
+         sudo promsetup apply {}\n",
+        folder.display(),
+        dir.display()
+    ))
+}
+
+/// The folders a run is about to make (each missing one on the way to a target folder), removed
+/// again when empty at the end of a run that failed, deepest first.
+struct MadeFolders(Vec<PathBuf>);
+
+impl MadeFolders {
+    fn before(targets: &[PathBuf]) -> MadeFolders {
+        let mut missing: Vec<PathBuf> = targets
+            .iter()
+            .flat_map(|target| target.ancestors())
+            .filter(|folder| !folder.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        missing.sort();
+        missing.dedup();
+        missing.sort_by_key(|folder| std::cmp::Reverse(folder.components().count()));
+        MadeFolders(missing)
+    }
+
+    /// The run succeeded: the folders stay.
+    fn keep(&mut self) {
+        self.0.clear();
+    }
+}
+
+impl Drop for MadeFolders {
+    fn drop(&mut self) {
+        for folder in &self.0 {
+            write::remove_empty_folder(folder);
+        }
     }
 }
 
@@ -318,6 +384,8 @@ fn current_user() -> String {
 /// What has been done, for the undo.
 #[derive(Default)]
 struct Progress {
+    /// The folders whose files were written: only those are put back.
+    committed: Vec<PathBuf>,
     links_made: Vec<PathBuf>,
     units_reloaded: bool,
     /// A restart was tried: Prometheus may run with the new flags.
@@ -353,12 +421,9 @@ fn install_and_check(
                 access: &item.access,
             })
             .collect();
-        let policy = Policy {
-            force: true,
-            backups: true,
-        };
-        write::apply(&files, folder, policy)
+        write::install(&files, folder)
             .map_err(|error| format!("installing into {}: {error}", folder.display()))?;
+        progress.committed.push(folder.clone());
     }
     for link in plan.links.iter().filter(|link| !link.present) {
         write::link(&link.target, &link.path).map_err(|error| error.to_string())?;
@@ -384,6 +449,7 @@ fn install_and_check(
     };
     let anchors = plan.trust.as_deref().and_then(live::anchors);
     let url = &plan.recorded.url;
+    let password = password.filter(|_| plan.sends_password());
     live::wait_for_service(
         url,
         plan.connect,
@@ -407,7 +473,8 @@ fn undo(
     progress: &Progress,
     what: &str,
 ) -> String {
-    let restored = roll_back(plan, folders, &progress.links_made);
+    let restored = roll_back(plan, folders, progress);
+    let files_back = restored.is_ok();
     let mut text = format!("apply failed: {what}");
     match restored {
         Ok(()) => text.push_str("; every file was put back as it was"),
@@ -435,7 +502,13 @@ fn undo(
         && let Some(restart) = &plan.commands.restart
     {
         match services.run(restart) {
-            Ok(()) => text.push_str("; Prometheus was restarted with its previous flags"),
+            Ok(()) if files_back => {
+                text.push_str("; Prometheus was restarted with its previous flags")
+            }
+            Ok(()) => text.push_str(
+                "; Prometheus was restarted, but not every file could be put back first: \
+                 check the flags it runs with",
+            ),
             Err(why) => text.push_str(&format!(
                 "; restarting Prometheus with its previous flags failed too: {why}"
             )),
@@ -444,42 +517,43 @@ fn undo(
     text
 }
 
-/// Puts every changed file back: from its backup, or removed when it was new; removes the links
-/// this run made.
+/// Puts every file this run wrote back: from its backup with its old mode and owner, or
+/// removed when it was new; removes the links this run made. Folders whose write did not
+/// commit were not changed and are left alone.
 fn roll_back(
     plan: &Plan,
     folders: &BTreeMap<PathBuf, Vec<usize>>,
-    links_made: &[PathBuf],
+    progress: &Progress,
 ) -> Result<(), String> {
     let mut errors = Vec::new();
-    for link in links_made {
+    for link in &progress.links_made {
         if let Err(error) = write::remove_installed(link) {
             errors.push(format!("{}: {error}", link.display()));
         }
     }
-    for (folder, indexes) in folders {
+    for folder in &progress.committed {
+        let indexes = folders.get(folder).map(Vec::as_slice).unwrap_or_default();
         for item in indexes.iter().map(|&i| &plan.files[i]) {
             if !item.changes() {
                 continue;
             }
-            let result = match item.before {
+            let result = match item.previous {
                 None => write::remove_installed(&item.destination).map(|_| ()),
-                Some(_) => {
+                Some(previous) => {
                     let name = item.file_name();
                     let backup = folder.join(format!("{name}.bak"));
                     match std::fs::read(&backup) {
-                        Ok(old) => write::apply(
+                        Ok(old) => write::restore(
                             &[FileSpec {
                                 name: &name,
                                 contents: &old,
-                                mode: item.mode,
-                                access: &item.access,
+                                mode: previous.mode,
+                                access: &Access::Ids {
+                                    uid: Some(previous.uid),
+                                    gid: previous.gid,
+                                },
                             }],
                             folder,
-                            Policy {
-                                force: true,
-                                backups: false,
-                            },
                         )
                         .map(|_| ()),
                         Err(error) => {
@@ -588,11 +662,17 @@ fn print_actions(
         out,
         "check     GET {url} answers 401 without a password{via}"
     )?;
-    if with_password {
-        writeln!(
+    match (with_password, plan.sends_password()) {
+        (true, true) => writeln!(
             out,
             "check     GET {url}{HEALTH_PATH} answers 200 with the password"
-        )?;
+        )?,
+        (true, false) => writeln!(
+            out,
+            "not sent  the password: {url} is not TLS checked against a known certificate, nor \
+             on this host's loopback"
+        )?,
+        (false, _) => {}
     }
     if plan.verifies() {
         writeln!(
@@ -652,7 +732,7 @@ fn json_document(
     );
     let url = &plan.recorded.url;
     let mut checks = vec![format!("GET {url} 401")];
-    if with_password {
+    if with_password && plan.sends_password() {
         checks.push(format!("GET {url}{HEALTH_PATH} 200"));
     }
     if plan.verifies() {
@@ -682,17 +762,28 @@ fn json_document(
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests arrange files by hand
 mod tests {
     use super::*;
     use crate::bundle::layout::INSTALL_PLAN_FILE;
     use crate::model::request::{BundleOptions, Show};
-    use crate::write::Access;
     use std::cell::RefCell;
+    use std::fs;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     /// Records every command; fails the one named.
     struct Fake {
         ran: RefCell<Vec<String>>,
         fails: &'static str,
+    }
+
+    impl Fake {
+        fn failing(command: &'static str) -> Fake {
+            Fake {
+                ran: RefCell::new(Vec::new()),
+                fails: command,
+            }
+        }
     }
 
     impl ServiceManager for Fake {
@@ -720,67 +811,37 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_failed_prometheus_restart_puts_the_files_back_and_reloads_nginx_again() {
-        if !nix::unistd::geteuid().is_root() {
-            return;
-        }
-        let root = tempfile::tempdir().unwrap();
-        let (bundle, target) = (root.path().join("bundle"), root.path().join("etc"));
-        for dir in [&bundle, &target] {
-            std::fs::create_dir(dir).unwrap();
-        }
-        crate::write::apply(
-            &[
-                FileSpec {
-                    name: "prometheus.flags",
-                    contents: b"--new\n",
-                    mode: 0o644,
-                    access: &Access::Owner,
-                },
-                FileSpec {
-                    name: INSTALL_PLAN_FILE,
-                    contents: format!(
-                        r#"{{"version":1,"url":"http://127.0.0.1:9/","username":"admin",
-                        "certificate":null,"files":[{{"file":"prometheus.flags",
-                        "path":"{}/prometheus.flags","owner":"root","group":"root",
-                        "mode":"0644","service":"prometheus","on_change":"restart"}}]}}"#,
-                        target.display()
-                    )
-                    .as_bytes(),
-                    mode: 0o644,
-                    access: &Access::Owner,
-                },
-            ],
-            &bundle,
-            Policy {
-                force: false,
-                backups: false,
-            },
-        )
-        .unwrap();
-        crate::write::apply(
-            &[FileSpec {
-                name: "prometheus.flags",
-                contents: b"--old\n",
-                mode: 0o644,
-                access: &Access::Owner,
-            }],
-            &target,
-            Policy {
-                force: false,
-                backups: false,
-            },
-        )
-        .unwrap();
-        let fake = Fake {
-            ran: RefCell::new(Vec::new()),
-            fails: "systemctl restart prometheus",
-        };
+    /// A bundle in `root/bundle` whose plan installs each `(name, contents, folder, on_change)`
+    /// with mode 0644, owned by whoever runs the test (so it runs as any user).
+    fn bundle(root: &Path, files: &[(&str, &str, &Path, &str)]) -> PathBuf {
+        let dir = root.join("bundle");
+        fs::create_dir_all(&dir).unwrap();
+        let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+        let entries: Vec<_> = files
+            .iter()
+            .map(|(name, contents, folder, on_change)| {
+                fs::write(dir.join(name), contents).unwrap();
+                serde_json::json!({
+                    "file": name, "path": folder.join(name), "owner": uid.to_string(),
+                    "group": gid.to_string(), "mode": "0644",
+                    "service": if *on_change == "restart" { "prometheus" } else { "nginx" },
+                    "on_change": on_change,
+                })
+            })
+            .collect();
+        let plan = serde_json::json!({
+            "version": 1, "url": "http://127.0.0.1:9/", "username": "admin",
+            "certificate": null, "files": entries,
+        });
+        fs::write(dir.join(INSTALL_PLAN_FILE), plan.to_string()).unwrap();
+        dir
+    }
+
+    fn apply(dir: &Path, services: &Fake, dry_run: bool) -> (Result<Outcome, Failure>, String) {
         let (mut stdin, mut out, mut err) = (&b""[..], Vec::new(), Vec::new());
         let request = ApplyRequest {
             bundle: BundleOptions {
-                dir: Some(bundle),
+                dir: Some(dir.to_path_buf()),
                 password: None,
                 non_interactive: true,
                 show: Show {
@@ -789,7 +850,7 @@ mod tests {
                     format: ReportFormat::Text,
                 },
             },
-            dry_run: false,
+            dry_run,
             restart_wait: std::time::Duration::from_secs(1),
         };
         let streams = Streams {
@@ -797,9 +858,27 @@ mod tests {
             out: &mut out,
             err: &mut err,
         };
-        let failure = run_with(request, streams, &fake, &PrometheusService::default())
-            .unwrap_err()
-            .to_string();
+        let result = run_with(request, streams, services, &PrometheusService::default());
+        (result, String::from_utf8_lossy(&out).into_owned())
+    }
+
+    fn put(path: &Path, contents: &str, mode: u32) {
+        fs::write(path, contents).unwrap();
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn a_failed_prometheus_restart_puts_the_files_back_and_reloads_nginx_again() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("etc");
+        fs::create_dir(&target).unwrap();
+        let dir = bundle(
+            root.path(),
+            &[("prometheus.flags", "--new\n", &target, "restart")],
+        );
+        put(&target.join("prometheus.flags"), "--old\n", 0o640);
+        let fake = Fake::failing("systemctl restart prometheus");
+        let failure = apply(&dir, &fake, false).0.unwrap_err().to_string();
         assert!(
             failure.contains("systemctl restart prometheus failed"),
             "{failure}"
@@ -814,9 +893,130 @@ mod tests {
                 "systemctl restart prometheus"
             ]
         );
+        // Its bytes, and its mode, as they were.
+        let flags = target.join("prometheus.flags");
+        assert_eq!(fs::read_to_string(&flags).unwrap(), "--old\n");
+        assert_eq!(fs::metadata(&flags).unwrap().mode() & 0o7777, 0o640);
+        // The backup is never wider than the file was.
+        let backup = target.join("prometheus.flags.bak");
         assert_eq!(
-            std::fs::read(target.join("prometheus.flags")).unwrap(),
-            b"--old\n"
+            fs::metadata(&backup).unwrap().mode() & 0o7777,
+            0o640 & 0o644
         );
+    }
+
+    #[test]
+    fn a_write_that_fails_puts_back_only_what_was_written() {
+        let root = tempfile::tempdir().unwrap();
+        let (a, b) = (root.path().join("a"), root.path().join("b"));
+        for folder in [&a, &b] {
+            fs::create_dir(folder).unwrap();
+        }
+        let dir = bundle(
+            root.path(),
+            &[
+                ("x.conf", "new x\n", &a, "reload"),
+                ("y.conf", "new y\n", &b, "reload"),
+            ],
+        );
+        put(&a.join("x.conf"), "current x\n", 0o644);
+        put(&b.join("y.conf"), "current y\n", 0o644);
+        // An earlier run's backup in a, and in b a folder where the backup must go: a is
+        // written, then b fails.
+        put(&a.join("x.conf.bak"), "stale x\n", 0o644);
+        fs::create_dir(b.join("y.conf.bak")).unwrap();
+        let fake = Fake::failing("none");
+        let failure = apply(&dir, &fake, false).0.unwrap_err().to_string();
+        assert!(failure.contains("installing into"), "{failure}");
+        assert!(failure.contains("every file was put back"), "{failure}");
+        assert_eq!(fs::read_to_string(a.join("x.conf")).unwrap(), "current x\n");
+        assert_eq!(fs::read_to_string(b.join("y.conf")).unwrap(), "current y\n");
+        // Nothing ran: the write failed first.
+        assert_eq!(fake.ran.borrow().as_slice(), ["nginx -s reload"]);
+    }
+
+    #[test]
+    fn a_file_with_the_bundles_bytes_but_another_mode_is_replaced_and_put_back_with_it() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("etc");
+        fs::create_dir(&target).unwrap();
+        let dir = bundle(root.path(), &[("k.conf", "same\n", &target, "reload")]);
+        put(&target.join("k.conf"), "same\n", 0o666);
+        let fake = Fake::failing("none");
+        let (result, shown) = apply(&dir, &fake, true);
+        assert!(result.is_ok());
+        assert!(shown.starts_with("replace"), "{shown}");
+        // Written with the bundle's mode, then put back with its own when nginx -t fails.
+        let fake = Fake::failing("nginx -t -q");
+        apply(&dir, &fake, false).0.unwrap_err();
+        assert_eq!(
+            fs::metadata(target.join("k.conf")).unwrap().mode() & 0o7777,
+            0o666
+        );
+        assert_eq!(
+            fs::metadata(target.join("k.conf.bak")).unwrap().mode() & 0o7777,
+            0o644
+        );
+        // A link where a file goes is refused before anything changes.
+        fs::remove_file(target.join("k.conf")).unwrap();
+        std::os::unix::fs::symlink("/nonexistent", target.join("k.conf")).unwrap();
+        let refused = apply(&dir, &fake, false).0.unwrap_err();
+        assert_eq!(refused.exit_code(), 2, "{refused}");
+        assert!(refused.to_string().contains("a symbolic link"), "{refused}");
+        assert!(fs::symlink_metadata(target.join("k.conf")).is_ok());
+    }
+
+    #[test]
+    fn folders_a_failed_run_made_are_removed() {
+        let root = tempfile::tempdir().unwrap();
+        let deep = root.path().join("new1/new2");
+        let dir = bundle(root.path(), &[("z.conf", "z\n", &deep, "reload")]);
+        let fake = Fake::failing("nginx -t -q");
+        apply(&dir, &fake, false).0.unwrap_err();
+        assert!(!root.path().join("new1").exists());
+        assert!(root.path().exists());
+    }
+
+    #[test]
+    fn as_root_a_bundle_others_own_or_can_change_is_refused() {
+        if !nix::unistd::geteuid().is_root() {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "CI runs as root"
+            );
+            return;
+        }
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("etc");
+        fs::create_dir(&target).unwrap();
+        let dir = bundle(root.path(), &[("a.conf", "a\n", &target, "reload")]);
+        let fake = Fake::failing("none");
+        // Another account's file: whoever owns it could have root write anything anywhere.
+        std::os::unix::fs::chown(dir.join("a.conf"), Some(12345), None).unwrap();
+        let refused = apply(&dir, &fake, true).0.unwrap_err();
+        assert_eq!(refused.exit_code(), 2, "{refused}");
+        assert!(
+            refused.to_string().contains("belongs to uid 12345"),
+            "{refused}"
+        );
+        std::os::unix::fs::chown(dir.join("a.conf"), Some(0), None).unwrap();
+        // A plan others may change.
+        fs::set_permissions(
+            dir.join(INSTALL_PLAN_FILE),
+            fs::Permissions::from_mode(0o666),
+        )
+        .unwrap();
+        let refused = apply(&dir, &fake, true).0.unwrap_err();
+        assert!(
+            refused.to_string().contains("can be changed by others"),
+            "{refused}"
+        );
+        fs::set_permissions(
+            dir.join(INSTALL_PLAN_FILE),
+            fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        assert!(apply(&dir, &fake, true).0.is_ok());
+        assert!(fake.ran.borrow().is_empty());
     }
 }
