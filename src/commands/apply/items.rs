@@ -107,6 +107,25 @@ pub(super) fn read_record(dir: &Path) -> Result<Recorded, Failure> {
     install::read_record(&text).map_err(|why| Failure::Config(format!("{}: {why}", path.display())))
 }
 
+/// Refuses a plan whose paths are not absolute paths of files in folders, before any folder is
+/// locked (which makes a missing folder).
+pub(super) fn check_paths(recorded: &Recorded) -> Result<(), Failure> {
+    let paths = recorded.files.iter().map(|file| &file.path).chain(
+        recorded
+            .links
+            .iter()
+            .flat_map(|link| [&link.path, &link.target]),
+    );
+    for path in paths {
+        if absolute_file(path).is_none() {
+            return Err(Failure::Config(format!(
+                "{INSTALL_PLAN_FILE}: {path} is not an absolute path to a file in a folder"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Each bundle file that is installed on the server, where, and how it compares with what is
 /// there now.
 pub(super) fn bundle_items(recorded: &Recorded, dir: &Path) -> Result<Vec<Item>, Failure> {

@@ -108,6 +108,7 @@ pub fn run_with(
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT_DIR));
     let recorded = items::read_record(&dir)?;
+    items::check_paths(&recorded)?;
     let json = request.bundle.show.format == ReportFormat::Json;
     // Asked before any lock is taken: a lock is never held while waiting for a person.
     let password = secret::given(request.bundle.password.as_ref(), streams.stdin)?
@@ -1018,5 +1019,19 @@ mod tests {
         .unwrap();
         assert!(apply(&dir, &fake, true).0.is_ok());
         assert!(fake.ran.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_plan_with_a_relative_path_is_refused_before_any_folder_is_made() {
+        let root = tempfile::tempdir().unwrap();
+        let folder = Path::new("promsetup-relative-test-folder");
+        let dir = bundle(root.path(), &[("x.conf", "x\n", folder, "reload")]);
+        let refused = apply(&dir, &Fake::failing("none"), false).0.unwrap_err();
+        assert_eq!(refused.exit_code(), 2, "{refused}");
+        assert!(
+            refused.to_string().contains("not an absolute path"),
+            "{refused}"
+        );
+        assert!(!folder.exists());
     }
 }
