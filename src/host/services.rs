@@ -48,6 +48,15 @@ pub trait ServiceManager {
     /// `None` where there is none.
     fn reload_units(&self) -> Option<CommandLine>;
     fn restart_hint(&self, route: Route) -> String;
+    /// A command that succeeds when Prometheus runs (`systemctl is-active`, the init script's
+    /// `status`), where the one that restarts it is known.
+    fn prometheus_running(&self, _route: Route) -> Option<CommandLine> {
+        None
+    }
+    /// What stops Prometheus, for an undo when it was not running before.
+    fn stop_prometheus(&self, _route: Route) -> Option<CommandLine> {
+        None
+    }
     /// Runs `command`; `Err` holds its exit status and output.
     fn run(&self, command: &CommandLine) -> Result<(), String>;
 }
@@ -110,6 +119,22 @@ impl ServiceManager for Host {
     fn reload_units(&self) -> Option<CommandLine> {
         self.systemd
             .then(|| CommandLine::new("systemctl", &["daemon-reload"]))
+    }
+
+    fn prometheus_running(&self, route: Route) -> Option<CommandLine> {
+        let restart = self.restart_prometheus(route)?;
+        Some(match self.systemd {
+            true => CommandLine::new("systemctl", &["is-active", "--quiet", "prometheus"]),
+            false => CommandLine::new(&restart.program, &["status"]),
+        })
+    }
+
+    fn stop_prometheus(&self, route: Route) -> Option<CommandLine> {
+        let restart = self.restart_prometheus(route)?;
+        Some(match self.systemd {
+            true => CommandLine::new("systemctl", &["stop", "prometheus"]),
+            false => CommandLine::new(&restart.program, &["stop"]),
+        })
     }
 
     fn restart_hint(&self, route: Route) -> String {
@@ -211,6 +236,14 @@ mod tests {
         assert_eq!(
             host.restart_prometheus(Route::DebianArgs).unwrap().shown(),
             "/etc/init.d/prometheus restart"
+        );
+        assert_eq!(
+            host.prometheus_running(Route::DebianArgs).unwrap().shown(),
+            "/etc/init.d/prometheus status"
+        );
+        assert_eq!(
+            host.stop_prometheus(Route::DebianArgs).unwrap().shown(),
+            "/etc/init.d/prometheus stop"
         );
         // The init script does not read a drop-in.
         assert_eq!(host.restart_prometheus(Route::SystemdDropIn), None);

@@ -391,6 +391,8 @@ struct Progress {
     units_reloaded: bool,
     /// A restart was tried: Prometheus may run with the new flags.
     restarted: bool,
+    /// Whether Prometheus ran before the restart, when the service manager says.
+    was_running: Option<bool>,
     verified: Option<live::Verified>,
 }
 
@@ -441,6 +443,10 @@ fn install_and_check(
         services.run(reload_units)?;
     }
     if let Some(restart) = &commands.restart {
+        // Whether it ran before, so an undo leaves it as it was.
+        progress.was_running = services
+            .prometheus_running(plan.handoff.route)
+            .map(|status| services.run(&status).is_ok());
         progress.restarted = true;
         services.run(restart)?;
     }
@@ -499,7 +505,16 @@ fn undo(
     {
         text.push_str(&format!("; {why}"));
     }
+    let stop = services.stop_prometheus(plan.handoff.route);
     if progress.restarted
+        && progress.was_running == Some(false)
+        && let Some(stop) = stop
+    {
+        match services.run(&stop) {
+            Ok(()) => text.push_str("; Prometheus was stopped again, as it was before"),
+            Err(why) => text.push_str(&format!("; stopping Prometheus again failed: {why}")),
+        }
+    } else if progress.restarted
         && let Some(restart) = &plan.commands.restart
     {
         match services.run(restart) {
@@ -772,10 +787,12 @@ mod tests {
     use std::fs;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
-    /// Records every command; fails the one named.
+    /// Records every command; fails the one named. With `stopped`, Prometheus was not running
+    /// before (its status command fails).
     struct Fake {
         ran: RefCell<Vec<String>>,
         fails: &'static str,
+        stopped: bool,
     }
 
     impl Fake {
@@ -783,6 +800,7 @@ mod tests {
             Fake {
                 ran: RefCell::new(Vec::new()),
                 fails: command,
+                stopped: false,
             }
         }
     }
@@ -803,10 +821,18 @@ mod tests {
         fn restart_hint(&self, _route: Route) -> String {
             String::new()
         }
+        fn prometheus_running(&self, route: Route) -> Option<CommandLine> {
+            Host::with_systemd(true).prometheus_running(route)
+        }
+        fn stop_prometheus(&self, route: Route) -> Option<CommandLine> {
+            Host::with_systemd(true).stop_prometheus(route)
+        }
         fn run(&self, command: &CommandLine) -> Result<(), String> {
-            self.ran.borrow_mut().push(command.shown());
-            match command.shown() == self.fails {
-                true => Err(format!("{} failed", self.fails)),
+            let shown = command.shown();
+            self.ran.borrow_mut().push(shown.clone());
+            let status = shown == "systemctl is-active --quiet prometheus";
+            match shown == self.fails || (status && self.stopped) {
+                true => Err(format!("{shown} failed")),
                 false => Ok(()),
             }
         }
@@ -889,6 +915,7 @@ mod tests {
             [
                 "nginx -t -q",
                 "nginx -s reload",
+                "systemctl is-active --quiet prometheus",
                 "systemctl restart prometheus",
                 "nginx -s reload",
                 "systemctl restart prometheus"
@@ -1033,5 +1060,30 @@ mod tests {
             "{refused}"
         );
         assert!(!folder.exists());
+    }
+
+    #[test]
+    fn a_prometheus_that_was_stopped_before_is_stopped_again_by_the_undo() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("etc");
+        fs::create_dir(&target).unwrap();
+        let dir = bundle(
+            root.path(),
+            &[("prometheus.flags", "--new\n", &target, "restart")],
+        );
+        let fake = Fake {
+            stopped: true,
+            ..Fake::failing("systemctl restart prometheus")
+        };
+        let failure = apply(&dir, &fake, false).0.unwrap_err().to_string();
+        assert!(
+            failure.contains("stopped again, as it was before"),
+            "{failure}"
+        );
+        assert_eq!(
+            fake.ran.borrow().last().map(String::as_str),
+            Some("systemctl stop prometheus")
+        );
+        assert!(!target.join("prometheus.flags").exists());
     }
 }
