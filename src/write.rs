@@ -269,11 +269,6 @@ pub fn restore(files: &[FileSpec], out_dir: &Path) -> Result<Report, WriteError>
     })
 }
 
-/// Removes a folder `promsetup apply` made, when it is empty; anything else is left alone.
-pub fn remove_empty_folder(path: &Path) -> bool {
-    fs::remove_dir(path).is_ok()
-}
-
 /// `apply`, calling `fault` before each step; an error from it acts as if the step failed.
 pub fn apply_with_faults(
     files: &[FileSpec],

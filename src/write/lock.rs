@@ -41,8 +41,9 @@ pub struct FolderLock {
     id: (u64, u64),
     /// Released by the kernel when this is dropped (or the process ends).
     _flock: Flock<File>,
-    /// This command made the folder; it is removed again if it is still empty at the end.
-    created: bool,
+    /// The folders this command made for it (the folder and any missing parents, deepest
+    /// first); each is removed again if it is still empty at the end.
+    created: Vec<PathBuf>,
     recovered: Recovered,
 }
 
@@ -99,7 +100,7 @@ impl FolderLock {
         dir: &Path,
         id: (u64, u64),
         flock: Flock<File>,
-        created: bool,
+        created: Vec<PathBuf>,
     ) -> Result<FolderLock, WriteError> {
         HELD.lock().unwrap_or_else(|e| e.into_inner()).push(id);
         let mut lock = FolderLock {
@@ -149,9 +150,9 @@ impl Drop for FolderLock {
         HELD.lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|held| *held != self.id);
-        if self.created {
-            // Only when empty: a command that failed before writing leaves no folder behind.
-            let _ = fs::remove_dir(&self.dir);
+        // Only when empty: a command that failed before writing leaves no folder behind.
+        for folder in &self.created {
+            let _ = fs::remove_dir(folder);
         }
     }
 }
@@ -178,9 +179,10 @@ fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) 
 }
 
 /// Makes the folder if it is missing; true when this call made it.
-fn make_folder(dir: &Path) -> Result<bool, WriteError> {
+/// Makes `dir` (mode 0755) and its missing parents; returns the folders it made, deepest first.
+fn make_folder(dir: &Path) -> Result<Vec<PathBuf>, WriteError> {
     match fs::metadata(dir) {
-        Ok(meta) if meta.is_dir() => return Ok(false),
+        Ok(meta) if meta.is_dir() => return Ok(Vec::new()),
         Ok(_) => {
             return Err(WriteError::Obstacles {
                 obstacles: vec![Obstacle::NotAFolder(dir.to_path_buf())],
@@ -189,12 +191,17 @@ fn make_folder(dir: &Path) -> Result<bool, WriteError> {
         Err(error) if error.kind() == io::ErrorKind::NotFound => {}
         Err(error) => return Err(io_error("read", dir)(error)),
     }
+    let missing: Vec<PathBuf> = dir
+        .ancestors()
+        .take_while(|folder| !folder.as_os_str().is_empty() && !folder.exists())
+        .map(Path::to_path_buf)
+        .collect();
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o755)
         .create(dir)
         .map_err(io_error("create the folder", dir))?;
-    Ok(true)
+    Ok(missing)
 }
 
 /// "pid 123: promsetup user add bob", from the kernel's list of locks (`/proc/locks`); the pid
@@ -247,6 +254,19 @@ fn holder(id: (u64, u64)) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_folder_a_lock_made_goes_again_when_left_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("a/b/c");
+        drop(FolderLock::acquire(&deep, Duration::ZERO).unwrap());
+        assert!(!dir.path().join("a").exists());
+        // A folder that holds something stays, and so do its parents.
+        let lock = FolderLock::acquire(&deep, Duration::ZERO).unwrap();
+        std::fs::File::create(deep.join("kept")).unwrap();
+        drop(lock);
+        assert!(deep.join("kept").exists());
+    }
 
     #[test]
     fn a_second_taker_waits_then_is_told_who_holds_the_lock() {

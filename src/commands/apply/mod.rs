@@ -146,12 +146,11 @@ pub fn run_with(
     locked.sort();
     locked.dedup();
     check_folders(&locked, &dir)?;
-    // Declared before the locks, so dropped after them: folders this run made go again, unless
-    // it succeeds.
-    let mut made = MadeFolders::before(&locked);
-    let mut locks = Vec::new();
+    let mut locks = Locks(Vec::new());
     for folder in &locked {
-        locks.push(FolderLock::acquire(folder, write::lock::DEFAULT_WAIT)?);
+        locks
+            .0
+            .push(FolderLock::acquire(folder, write::lock::DEFAULT_WAIT)?);
     }
     let plan = read_plan(dir, recorded, services, prometheus)?;
     check_owners(&plan)?;
@@ -175,13 +174,11 @@ pub fn run_with(
     let failure = match result {
         Ok(verified) => {
             progress.verified = verified;
-            made.keep();
             None
         }
         Err(what) => Some(undo(&plan, &folders, services, &progress, &what)),
     };
     drop(locks);
-    drop(made);
 
     if json {
         let document = json_document(
@@ -342,34 +339,15 @@ fn needs_root(folder: &Path, dir: &Path) -> Failure {
     ))
 }
 
-/// The folders a run is about to make (each missing one on the way to a target folder), removed
-/// again when empty at the end of a run that failed, deepest first.
-struct MadeFolders(Vec<PathBuf>);
+/// The target folders' locks, taken in sorted order and released deepest first: each lock
+/// removes the folders it made when they are left empty (a failed run), and a parent is empty
+/// only once its children have gone.
+struct Locks(Vec<FolderLock>);
 
-impl MadeFolders {
-    fn before(targets: &[PathBuf]) -> MadeFolders {
-        let mut missing: Vec<PathBuf> = targets
-            .iter()
-            .flat_map(|target| target.ancestors())
-            .filter(|folder| !folder.exists())
-            .map(Path::to_path_buf)
-            .collect();
-        missing.sort();
-        missing.dedup();
-        missing.sort_by_key(|folder| std::cmp::Reverse(folder.components().count()));
-        MadeFolders(missing)
-    }
-
-    /// The run succeeded: the folders stay.
-    fn keep(&mut self) {
-        self.0.clear();
-    }
-}
-
-impl Drop for MadeFolders {
+impl Drop for Locks {
     fn drop(&mut self) {
-        for folder in &self.0 {
-            write::remove_empty_folder(folder);
+        while let Some(lock) = self.0.pop() {
+            drop(lock);
         }
     }
 }
