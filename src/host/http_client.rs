@@ -4,7 +4,7 @@
 //! and with `connect` sends every request to that address whatever the URL's host, as
 //! `curl --resolve` does (the URL's name is still the one sent and the one TLS checks).
 //!
-//! It builds the agent only: it must not send requests or judge answers.
+//! It builds the agent and its trust anchors only: it must not send requests or judge answers.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -35,6 +35,22 @@ pub fn agent(
             Pinned(address),
         ),
     }
+}
+
+/// TLS trusts only the bundle's certificate. For promsetup's self-signed certificate (CA:FALSE)
+/// that is sound with webpki as it is: rustls makes a trust anchor of the certificate's subject
+/// and public key without looking at its basic constraints, and the server's certificate chains
+/// to that anchor because its issuer is its own subject and its signature verifies with that
+/// key. Only the holder of the bundle's key can present a certificate that passes, and the name
+/// is checked as for any server (the e2e test exercises this against real nginx). For a
+/// certificate from an authority (`--tls-cert` with a chain file), every certificate in the file
+/// is an anchor, so the server's chains to its intermediate.
+pub fn trust_anchors(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {
+    x509_parser::pem::Pem::iter_from_buffer(pem)
+        .filter_map(Result::ok)
+        .filter(|p| p.label == "CERTIFICATE")
+        .map(|p| ureq::tls::Certificate::from_der(&p.contents).to_owned())
+        .collect()
 }
 
 /// A resolver that answers one address for every host.

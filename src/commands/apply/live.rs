@@ -26,16 +26,6 @@ pub(super) struct Verified {
     pub(super) warnings: Vec<String>,
 }
 
-/// The trusted certificates of a PEM file's `CERTIFICATE` blocks.
-pub(super) fn anchors(pem: &[u8]) -> Option<Vec<ureq::tls::Certificate<'static>>> {
-    let anchors: Vec<_> = x509_parser::pem::Pem::iter_from_buffer(pem)
-        .filter_map(Result::ok)
-        .filter(|p| p.label == "CERTIFICATE")
-        .map(|p| ureq::tls::Certificate::from_der(&p.contents).to_owned())
-        .collect();
-    (!anchors.is_empty()).then_some(anchors)
-}
-
 /// 401 without credentials at the external URL, and 200 at its health page with them when a
 /// password was given; asked again until `settle` is over, as a reload or restart takes effect.
 pub(super) fn wait_for_service(

@@ -432,7 +432,11 @@ fn install_and_check(
         true => restart_wait,
         false => live::AFTER_RELOAD,
     };
-    let anchors = plan.trust.as_deref().and_then(live::anchors);
+    let anchors = plan
+        .trust
+        .as_deref()
+        .map(crate::host::http_client::trust_anchors)
+        .filter(|anchors| !anchors.is_empty());
     let url = &plan.recorded.url;
     let password = password.filter(|_| plan.sends_password());
     live::wait_for_service(

@@ -132,22 +132,6 @@ pub(super) struct Answer {
     pub(super) body: String,
 }
 
-/// TLS trusts only the bundle's certificate. For promsetup's self-signed certificate (CA:FALSE)
-/// that is sound with webpki as it is: rustls makes a trust anchor of the certificate's subject
-/// and public key without looking at its basic constraints, and the server's certificate chains
-/// to that anchor because its issuer is its own subject and its signature verifies with that
-/// key. Only the holder of the bundle's key can present a certificate that passes, and the name
-/// is checked as for any server (the e2e test exercises this against real nginx). For a
-/// certificate from an authority (`--tls-cert` with a chain file), every certificate in the file
-/// is an anchor, so the server's chains to its intermediate.
-pub(super) fn trust_anchors(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {
-    x509_parser::pem::Pem::iter_from_buffer(pem)
-        .filter_map(Result::ok)
-        .filter(|p| p.label == "CERTIFICATE")
-        .map(|p| ureq::tls::Certificate::from_der(&p.contents).to_owned())
-        .collect()
-}
-
 /// The online checks' agent (`host::http_client`): only the bundle's certificate trusted, no
 /// redirect followed, `connect` for `--connect`.
 pub(super) fn agent(

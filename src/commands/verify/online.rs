@@ -9,9 +9,10 @@ use base64::Engine as _;
 use zeroize::Zeroizing;
 
 use super::access::same_path;
-use super::http::{Answer, REQUEST_TIMEOUT, Target, agent, fetch, trust_anchors};
+use super::http::{Answer, REQUEST_TIMEOUT, Target, agent, fetch};
 use super::{Checker, Verifier};
 use crate::bundle::layout::{FLAGS_FILE, HTPASSWD_FILE, NGINX_CONF_FILE};
+use crate::host::http_client::trust_anchors;
 use crate::model::values::Domain;
 
 /// How many redirects the online check follows from the external URL before giving up.
