@@ -43,6 +43,38 @@ pub fn probe() -> HostFacts {
     }
 }
 
+/// The uid of an account given by name or number; `None` when there is no such account.
+pub fn uid_of(name: &str) -> Option<u32> {
+    if let Ok(uid) = name.parse() {
+        return Some(uid);
+    }
+    Some(nix::unistd::User::from_name(name).ok()??.uid.as_raw())
+}
+
+/// The gid of a group given by name or number; `None` when there is no such group.
+pub fn gid_of(name: &str) -> Option<u32> {
+    if let Ok(gid) = name.parse() {
+        return Some(gid);
+    }
+    Some(nix::unistd::Group::from_name(name).ok()??.gid.as_raw())
+}
+
+/// The name of the account `uid`, else the number.
+pub fn user_name(uid: u32) -> String {
+    nix::unistd::User::from_uid(uid.into())
+        .ok()
+        .flatten()
+        .map_or_else(|| uid.to_string(), |user| user.name)
+}
+
+/// The name of the group `gid`, else the number.
+pub fn group_name(gid: u32) -> String {
+    nix::unistd::Group::from_gid(gid.into())
+        .ok()
+        .flatten()
+        .map_or_else(|| gid.to_string(), |group| group.name)
+}
+
 /// The name of the primary group of `account` on this machine.
 pub fn primary_group(account: &str) -> Option<String> {
     let user = nix::unistd::User::from_name(account).ok()??;

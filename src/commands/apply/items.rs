@@ -17,7 +17,7 @@ use crate::bundle::layout::{FLAGS_FILE, INSTALL_PLAN_FILE};
 use crate::bundle::prometheus_handoff::{self, Route};
 use crate::error::Failure;
 use crate::host::prometheus_service::{DEFAULT_FILE, DROP_IN_PATH};
-use crate::host::{bounded_read, nginx_layout};
+use crate::host::{bounded_read, gid_of, group_name, nginx_layout, uid_of, user_name};
 use crate::model::prometheus_service::PrometheusService;
 use crate::write::Access;
 
@@ -505,34 +505,6 @@ fn trusted(path: &Path, dir: &Path) -> Result<(), Failure> {
             dir = dir.display()
         ))),
     }
-}
-
-fn uid_of(name: &str) -> Option<u32> {
-    if let Ok(uid) = name.parse() {
-        return Some(uid);
-    }
-    Some(nix::unistd::User::from_name(name).ok()??.uid.as_raw())
-}
-
-fn gid_of(name: &str) -> Option<u32> {
-    if let Ok(gid) = name.parse() {
-        return Some(gid);
-    }
-    Some(nix::unistd::Group::from_name(name).ok()??.gid.as_raw())
-}
-
-fn user_name(uid: u32) -> String {
-    nix::unistd::User::from_uid(uid.into())
-        .ok()
-        .flatten()
-        .map_or_else(|| uid.to_string(), |user| user.name)
-}
-
-fn group_name(gid: u32) -> String {
-    nix::unistd::Group::from_gid(gid.into())
-        .ok()
-        .flatten()
-        .map_or_else(|| gid.to_string(), |group| group.name)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use nix::unistd::{Gid, Group, Uid, User};
+use nix::unistd::{Gid, Group, User};
 
 pub(super) fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(
@@ -35,18 +35,10 @@ pub(super) fn find_program(name: &str) -> Option<PathBuf> {
 }
 
 pub(super) fn group_name(gid: Gid) -> String {
-    Group::from_gid(gid)
-        .ok()
-        .flatten()
-        .map_or_else(|| gid.to_string(), |g| g.name)
+    crate::host::group_name(gid.as_raw())
 }
 
-pub(super) fn user_name(uid: u32) -> String {
-    User::from_uid(Uid::from_raw(uid))
-        .ok()
-        .flatten()
-        .map_or_else(|| uid.to_string(), |u| u.name)
-}
+pub(super) use crate::host::user_name;
 
 /// Whether `account` (with `group` in place of its own, as `user USER GROUP;` says) can read
 /// `path`: search permission on every folder above it, read permission on the file.
