@@ -19,6 +19,7 @@ use crate::error::Failure;
 use crate::host::prometheus_service::{DEFAULT_FILE, DROP_IN_PATH};
 use crate::host::{bounded_read, gid_of, group_name, nginx_layout, uid_of, user_name};
 use crate::model::prometheus_service::PrometheusService;
+use crate::model::values::{Invalid, ServerPath};
 use crate::write::Access;
 
 /// One file to put in place.
@@ -107,8 +108,10 @@ pub(super) fn read_record(dir: &Path) -> Result<Recorded, Failure> {
     install::read_record(&text).map_err(|why| Failure::Config(format!("{}: {why}", path.display())))
 }
 
-/// Refuses a plan whose paths are not absolute paths of files in folders, before any folder is
-/// locked (which makes a missing folder).
+/// Refuses a plan whose paths are not server paths of files (the rule of `ServerPath`, the one
+/// every path promsetup writes into a configuration follows: absolute, no `..`, no character a
+/// shell or nginx would read as syntax), before any folder is locked (which makes a missing
+/// folder). The rest of apply takes the plan's paths as checked here.
 pub(super) fn check_paths(recorded: &Recorded) -> Result<(), Failure> {
     let paths = recorded.files.iter().map(|file| &file.path).chain(
         recorded
@@ -117,9 +120,16 @@ pub(super) fn check_paths(recorded: &Recorded) -> Result<(), Failure> {
             .flat_map(|link| [&link.path, &link.target]),
     );
     for path in paths {
-        if absolute_file(path).is_none() {
+        let file = path
+            .parse::<ServerPath>()
+            .map_err(|Invalid(why)| why)
+            .and_then(|server| match server.path().file_name() {
+                Some(_) => Ok(()),
+                None => Err("it names no file".to_string()),
+            });
+        if let Err(why) = file {
             return Err(Failure::Config(format!(
-                "{INSTALL_PLAN_FILE}: {path} is not an absolute path to a file in a folder"
+                "{INSTALL_PLAN_FILE}: {path} is not a server path of a file: {why}"
             )));
         }
     }
@@ -136,12 +146,7 @@ pub(super) fn bundle_items(recorded: &Recorded, dir: &Path) -> Result<Vec<Item>,
         if entry.file.contains('/') || entry.file == "." || entry.file == ".." {
             return Err(bad("not a file name".into()));
         }
-        let destination = absolute_file(&entry.path).ok_or_else(|| {
-            bad(format!(
-                "{} is not an absolute path to a file in a folder",
-                entry.path
-            ))
-        })?;
+        let destination = PathBuf::from(&entry.path);
         let mode = u32::from_str_radix(&entry.mode, 8)
             .ok()
             .filter(|mode| *mode <= 0o777)
@@ -221,15 +226,8 @@ pub(super) fn handoff(
             None,
         ));
     };
-    // The path is written into a file a shell reads as root (the init script sources
-    // /etc/default/prometheus): nothing but a plain path gets there.
-    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+@".contains(c);
-    if !entry.path.chars().all(plain) || absolute_file(&entry.path).is_none() {
-        return Err(Failure::Config(format!(
-            "{INSTALL_PLAN_FILE}: {FLAGS_FILE}: {} is not a plain absolute path",
-            entry.path
-        )));
-    }
+    // The path goes into a file a shell reads as root (the init script sources
+    // /etc/default/prometheus): `check_paths` let only a plain server path through.
     let handoff = Handoff {
         route,
         flags_file: Some(entry.path.clone()),
@@ -305,13 +303,7 @@ pub(super) fn handoff_destination(
 pub(super) fn links(recorded: &Recorded) -> Result<Vec<Link>, Failure> {
     let mut links = Vec::new();
     for entry in &recorded.links {
-        let (Some(path), Some(target)) = (absolute_file(&entry.path), absolute_file(&entry.target))
-        else {
-            return Err(Failure::Config(format!(
-                "{INSTALL_PLAN_FILE}: link {} -> {}: not absolute paths",
-                entry.path, entry.target
-            )));
-        };
+        let (path, target) = (PathBuf::from(&entry.path), PathBuf::from(&entry.target));
         let present = match std::fs::symlink_metadata(&path) {
             Err(_) => false,
             Ok(meta)
@@ -378,16 +370,6 @@ pub(super) fn server_certificates(path: &Path, conf_dir: &Path) -> Option<Vec<u8
         }
     }
     (!pem.is_empty()).then_some(pem)
-}
-
-fn absolute_file(path: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(path);
-    let normal = path.is_absolute()
-        && path.file_name().is_some()
-        && path
-            .components()
-            .all(|part| !matches!(part, std::path::Component::ParentDir));
-    normal.then_some(path)
 }
 
 fn read_bundle_file(source: &Path, dir: &Path) -> Result<Vec<u8>, Failure> {
@@ -512,14 +494,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_absolute_paths_without_parent_steps_name_a_file() {
-        assert!(absolute_file("/etc/nginx/nginx.conf").is_some());
-        assert!(absolute_file("etc/nginx/nginx.conf").is_none());
-        assert!(absolute_file("/etc/nginx/../shadow").is_none());
-        assert!(absolute_file("/").is_none());
-    }
-
-    #[test]
     fn a_flags_path_that_a_shell_would_read_as_code_is_refused() {
         let recorded = Recorded {
             version: 1,
@@ -541,14 +515,22 @@ mod tests {
             nginx_conf_dir: None,
             connect: None,
         };
-        let service = PrometheusService {
-            default_file: Some("ARGS=\"\"\n".into()),
-            ..PrometheusService::default()
-        };
-        let refused = handoff(&recorded, Path::new("/nonexistent"), &service)
-            .err()
-            .expect("refused");
-        assert!(refused.to_string().contains("not a plain absolute path"));
+        let refused = check_paths(&recorded).expect_err("refused");
+        assert_eq!(refused.exit_code(), 2);
+        assert!(
+            refused.to_string().contains("it contains '\"'"),
+            "{refused}"
+        );
+        for (path, refused) in [
+            ("/etc/nginx/nginx.conf", false),
+            ("etc/nginx/nginx.conf", true),
+            ("/etc/nginx/../shadow", true),
+            ("/", true),
+        ] {
+            let mut plan = recorded.clone();
+            plan.files[0].path = path.into();
+            assert_eq!(check_paths(&plan).is_err(), refused, "{path}");
+        }
     }
 
     #[test]

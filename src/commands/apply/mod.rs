@@ -1038,7 +1038,9 @@ mod tests {
         let refused = apply(&dir, &Fake::failing("none"), false).0.unwrap_err();
         assert_eq!(refused.exit_code(), 2, "{refused}");
         assert!(
-            refused.to_string().contains("not an absolute path"),
+            refused
+                .to_string()
+                .contains("is not a server path of a file: 'promsetup-relative-test-folder/x.conf' is not absolute"),
             "{refused}"
         );
         assert!(!folder.exists());
