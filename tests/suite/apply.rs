@@ -62,6 +62,15 @@ impl Host {
         Some(host)
     }
 
+    /// A namespace with nginx on the old configuration, a bundle for it and Prometheus
+    /// running with the bundle's flags (not yet installed).
+    fn serving_a_bundle() -> Option<(Host, PathBuf, Prometheus)> {
+        let host = Host::start(free_port())?;
+        let bundle = make_bundle(host.root.path(), host.port, free_port());
+        let prometheus = start_prometheus(&bundle, host.root.path());
+        Some((host, bundle, prometheus))
+    }
+
     /// A path inside the namespace, as this process can read it.
     fn inside(&self, path: &str) -> PathBuf {
         self.namespace.inside(path)
@@ -200,13 +209,10 @@ fn dry_run_lists_every_action_and_changes_nothing() {
 
 #[test]
 fn apply_installs_the_files_and_the_reloaded_nginx_asks_for_the_password() {
-    let port = free_port();
-    let Some(host) = Host::start(port) else {
+    let Some((host, bundle, _prometheus)) = Host::serving_a_bundle() else {
         return;
     };
-    let upstream_port = free_port();
-    let bundle = make_bundle(host.root.path(), port, upstream_port);
-    let _prometheus = start_prometheus(&bundle, host.root.path());
+    let port = host.port;
     let old_conf = fs::read(host.inside("/etc/nginx/nginx.conf")).unwrap();
     let output = host.promsetup(
         &["apply", bundle.to_str().unwrap(), "--password-stdin"],
@@ -267,13 +273,9 @@ fn apply_installs_the_files_and_the_reloaded_nginx_asks_for_the_password() {
 
 #[test]
 fn a_failed_nginx_test_or_live_check_puts_every_file_back() {
-    let port = free_port();
-    let Some(host) = Host::start(port) else {
+    let Some((host, bundle, _prometheus)) = Host::serving_a_bundle() else {
         return;
     };
-    let upstream_port = free_port();
-    let bundle = make_bundle(host.root.path(), port, upstream_port);
-    let _prometheus = start_prometheus(&bundle, host.root.path());
     let before = host.files();
     let dir = bundle.to_str().unwrap();
 

@@ -871,13 +871,9 @@ mod tests {
         (result, String::from_utf8_lossy(&out).into_owned())
     }
 
-    fn put(path: &Path, contents: &str, mode: u32) {
-        fs::write(path, contents).unwrap();
-        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
-    }
-
-    #[test]
-    fn a_failed_prometheus_restart_puts_the_files_back_and_reloads_nginx_again() {
+    /// A bundle whose only file is a new prometheus.flags for `etc/` (a restart on change):
+    /// the temporary root (kept alive by the caller), that folder and the bundle.
+    fn flags_bundle() -> (tempfile::TempDir, PathBuf, PathBuf) {
         let root = tempfile::tempdir().unwrap();
         let target = root.path().join("etc");
         fs::create_dir(&target).unwrap();
@@ -885,6 +881,17 @@ mod tests {
             root.path(),
             &[("prometheus.flags", "--new\n", &target, "restart")],
         );
+        (root, target, dir)
+    }
+
+    fn put(path: &Path, contents: &str, mode: u32) {
+        fs::write(path, contents).unwrap();
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn a_failed_prometheus_restart_puts_the_files_back_and_reloads_nginx_again() {
+        let (_root, target, dir) = flags_bundle();
         put(&target.join("prometheus.flags"), "--old\n", 0o640);
         let fake = Fake::failing("systemctl restart prometheus");
         let failure = apply(&dir, &fake, false).0.unwrap_err().to_string();
@@ -1048,13 +1055,7 @@ mod tests {
 
     #[test]
     fn a_prometheus_that_was_stopped_before_is_stopped_again_by_the_undo() {
-        let root = tempfile::tempdir().unwrap();
-        let target = root.path().join("etc");
-        fs::create_dir(&target).unwrap();
-        let dir = bundle(
-            root.path(),
-            &[("prometheus.flags", "--new\n", &target, "restart")],
-        );
+        let (_root, target, dir) = flags_bundle();
         let fake = Fake {
             stopped: true,
             ..Fake::failing("systemctl restart prometheus")
