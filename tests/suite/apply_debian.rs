@@ -450,7 +450,24 @@ fn apply_enables_a_site_beside_other_sites_and_restarts_prometheus_through_its_a
         "{default_file}"
     );
     assert!(default_file.starts_with("# Set the command-line arguments"));
-    assert!(host.inside("/etc/default/prometheus.bak").exists());
+    // One backup: of the one file that was there (no old key or config piles up).
+    let backups: Vec<String> = [
+        "/etc/nginx",
+        "/etc/nginx/sites-available",
+        "/etc/nginx/sites-enabled",
+        "/etc/prometheus",
+        "/etc/default",
+    ]
+    .iter()
+    .flat_map(|folder| {
+        fs::read_dir(host.inside(folder))
+            .unwrap()
+            .flatten()
+            .map(move |entry| format!("{folder}/{}", entry.file_name().to_string_lossy()))
+    })
+    .filter(|path| path.contains(".bak") || path.contains(".~"))
+    .collect();
+    assert_eq!(backups, ["/etc/default/prometheus.bak"]);
 
     // Prometheus was restarted by its init script with the bundle's flags and the admin's own.
     let flags = host.running_flags();
