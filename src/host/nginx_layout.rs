@@ -21,18 +21,7 @@ pub fn site_folder(conf_dir: &Path) -> Option<SiteFolder> {
 
 /// The folder of sites among the `include` directives of a main configuration's text.
 pub fn included_site_folder(conf: &str) -> Option<SiteFolder> {
-    let includes: Vec<&str> = conf
-        .lines()
-        .map(|line| line.split('#').next().unwrap_or_default().trim())
-        .filter_map(|line| line.strip_prefix("include"))
-        .filter(|rest| rest.starts_with(char::is_whitespace))
-        .map(|rest| {
-            rest.trim()
-                .trim_end_matches(';')
-                .trim()
-                .trim_matches(['"', '\''])
-        })
-        .collect();
+    let includes: Vec<&str> = first_arguments(conf, "include").collect();
     [
         SiteFolder::SitesEnabled,
         SiteFolder::ConfD,
@@ -90,12 +79,22 @@ pub fn files_including(conf_dir: &Path, path: &str) -> Vec<std::path::PathBuf> {
 
 /// Whether a configuration's text has `include PATH;` outside comments.
 fn includes(conf: &str, path: &str) -> bool {
+    first_arguments(conf, "include").any(|included| included == path)
+}
+
+/// The first argument (unquoted) of each `name` directive in a configuration's text, outside
+/// comments: a reading good enough for `include` and `ssl_certificate` lines, not a parser.
+pub fn first_arguments<'a>(conf: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> {
     conf.lines()
         .map(|line| line.split('#').next().unwrap_or_default())
         .flat_map(|line| line.split([';', '{', '}']))
-        .filter_map(|statement| statement.trim().strip_prefix("include"))
-        .filter(|rest| rest.starts_with(char::is_whitespace))
-        .any(|rest| rest.trim().trim_matches(['"', '\'']) == path)
+        .filter_map(move |statement| {
+            let mut words = statement.split_whitespace();
+            (words.next() == Some(name))
+                .then(|| words.next())
+                .flatten()
+                .map(|argument| argument.trim_matches(['"', '\'']))
+        })
 }
 
 #[cfg(test)]

@@ -355,16 +355,8 @@ pub(super) fn including_file(recorded: &Recorded) -> Result<Option<PathBuf>, Fai
 pub(super) fn server_certificates(path: &Path, conf_dir: &Path) -> Option<Vec<u8>> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut pem = Vec::new();
-    for statement in text
-        .lines()
-        .map(|line| line.split('#').next().unwrap_or_default())
-        .flat_map(|line| line.split([';', '{', '}']))
-    {
-        let mut words = statement.split_whitespace();
-        if words.next() == Some("ssl_certificate")
-            && let Some(file) = words.next()
-            && let Ok(bytes) = std::fs::read(conf_dir.join(file.trim_matches(['"', '\''])))
-        {
+    for file in nginx_layout::first_arguments(&text, "ssl_certificate") {
+        if let Ok(bytes) = std::fs::read(conf_dir.join(file)) {
             pem.extend(bytes);
             pem.push(b'\n');
         }
